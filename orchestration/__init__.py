@@ -1,0 +1,1 @@
+"""campaign-analytics: an open warehouse for CPaaS voice and SMS campaign analytics."""

@@ -1,0 +1,326 @@
+"""HTTP client for the campaign reporting API, as `api-contract.md` pins it down.
+
+One pooled connection per client (the provider rate-limits per account, so parallel connections
+buy nothing but 429s), Basic auth, offset/limit paging that stops on a short page, lazy pages so
+memory stays flat however large a campaign is, and bounded retries with backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from orchestration.lib.exotel.errors import (
+    ApiError,
+    AuthenticationError,
+    CampaignNotFoundError,
+    MalformedResponseError,
+    TransientApiError,
+)
+from orchestration.lib.exotel.rate_limit import SlidingWindowRateLimiter
+from orchestration.lib.settings import Secret, Settings
+
+log = logging.getLogger("campaign_analytics.exotel")
+
+# The contract's maxima. A larger `limit` is refused rather than silently clamped by a server,
+# because a clamped page would look short and end the paging early.
+MAX_DETAIL_LIMIT = 1000
+MAX_LIST_LIMIT = 500
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before a transient failure fails the run."""
+
+    max_attempts: int = 8
+    base_delay_seconds: float = 0.5
+    max_delay_seconds: float = 30.0
+    max_elapsed_seconds: float = 300.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential backoff with "equal jitter": never zero, never synchronised."""
+        cap = min(self.max_delay_seconds, self.base_delay_seconds * (2**attempt))
+        return cap / 2 + rng.uniform(0, cap / 2)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a paged endpoint: the records (`data` objects) and where they came from."""
+
+    offset: int
+    limit: int
+    records: list[dict[str, Any]]
+    total: int | None
+    body_bytes: int
+
+    @property
+    def is_last(self) -> bool:
+        return len(self.records) < self.limit
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    records: int = 0
+    bytes: int = 0
+    retry_wait_seconds: float = 0.0
+
+
+class ExotelClient:
+    """The provider's campaign reporting API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        account_sid: str,
+        api_key: str,
+        api_token: Secret | str,
+        *,
+        rate_limit_per_minute: int = 200,
+        retry: RetryPolicy | None = None,
+        timeout_seconds: float = 60.0,
+        detail_page_limit: int = MAX_DETAIL_LIMIT,
+        list_page_limit: int = MAX_LIST_LIMIT,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter_seed: int | None = None,
+    ) -> None:
+        if not 1 <= detail_page_limit <= MAX_DETAIL_LIMIT:
+            raise ValueError(f"detail_page_limit must be 1..{MAX_DETAIL_LIMIT}")
+        if not 1 <= list_page_limit <= MAX_LIST_LIMIT:
+            raise ValueError(f"list_page_limit must be 1..{MAX_LIST_LIMIT}")
+        token = api_token.reveal() if isinstance(api_token, Secret) else api_token
+        self.account_sid = account_sid
+        self.detail_page_limit = detail_page_limit
+        self.list_page_limit = list_page_limit
+        self.retry = retry or RetryPolicy()
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._rng = random.Random(jitter_seed)
+        self._limiter = SlidingWindowRateLimiter(rate_limit_per_minute, sleep=sleep)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            auth=httpx.BasicAuth(api_key, token),
+            timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
+            # One connection, kept alive: a run is a single sequential conversation.
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            headers={"Accept": "application/json", "User-Agent": "campaign-analytics/0.1"},
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> ExotelClient:
+        return cls(
+            settings.base_url,
+            settings.account_sid,
+            settings.api_key,
+            settings.api_token,
+            rate_limit_per_minute=settings.rate_limit_per_minute,
+            **kwargs,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ExotelClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def _account_path(self, suffix: str) -> str:
+        return f"/v2/accounts/{self.account_sid}/{suffix}"
+
+    def iter_voice_campaigns(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every voice campaign, oldest first."""
+        yield from self._iter_list("campaigns", status)
+
+    def iter_sms_campaigns(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every SMS campaign, oldest first."""
+        yield from self._iter_list("sms-campaigns", status)
+
+    def get_voice_campaign(self, campaign_id: str) -> dict[str, Any]:
+        """One voice campaign with its `stats`."""
+        return self._get_one(f"campaigns/{campaign_id}", campaign_id)
+
+    def get_sms_campaign(self, campaign_id: str) -> dict[str, Any]:
+        """One SMS campaign with its `stats`."""
+        return self._get_one(f"sms-campaigns/{campaign_id}", campaign_id)
+
+    def iter_call_detail_pages(self, campaign_id: str) -> Iterator[Page]:
+        """A voice campaign's call attempts (CDRs), page by page, oldest first."""
+        yield from self._iter_pages(
+            self._account_path(f"campaigns/{campaign_id}/call-details"),
+            self.detail_page_limit,
+            campaign_id=campaign_id,
+        )
+
+    def iter_sms_detail_pages(self, campaign_id: str) -> Iterator[Page]:
+        """An SMS campaign's messages, page by page, oldest first."""
+        yield from self._iter_pages(
+            self._account_path(f"sms-campaigns/{campaign_id}/sms-details"),
+            self.detail_page_limit,
+            campaign_id=campaign_id,
+        )
+
+    # -- paging ----------------------------------------------------------------------------
+
+    def _iter_list(self, suffix: str, status: str | None) -> Iterator[dict[str, Any]]:
+        extra = {"status": status} if status else {}
+        for page in self._iter_pages(self._account_path(suffix), self.list_page_limit, **extra):
+            yield from page.records
+
+    def _iter_pages(
+        self, path: str, limit: int, *, campaign_id: str | None = None, **params: str
+    ) -> Iterator[Page]:
+        """Offset/limit paging: advance by `limit` until a page holds fewer than `limit` items.
+
+        `metadata.total` is deliberately ignored for stopping: it may be absent, and changes
+        while a campaign is running (contract, "Paging").
+        """
+        offset = 0
+        while True:
+            envelope, size = self._request(
+                path, {**params, "offset": offset, "limit": limit}, campaign_id=campaign_id
+            )
+            records = _records_of(envelope, path)
+            if len(records) > limit:
+                raise MalformedResponseError(
+                    f"{path} returned {len(records)} items for limit={limit} at offset={offset}: "
+                    "the server does not page as the contract says"
+                )
+            metadata = envelope.get("metadata") or {}
+            total = metadata.get("total") if isinstance(metadata, dict) else None
+            page = Page(offset, limit, records, total if isinstance(total, int) else None, size)
+            self.stats.pages += 1
+            self.stats.records += len(records)
+            yield page
+            if page.is_last:
+                return
+            offset += limit
+
+    def _get_one(self, suffix: str, campaign_id: str) -> dict[str, Any]:
+        path = self._account_path(suffix)
+        envelope, _ = self._request(path, {}, campaign_id=campaign_id)
+        records = _records_of(envelope, path)
+        if len(records) != 1:
+            raise MalformedResponseError(
+                f"{path} returned {len(records)} items where the contract promises exactly one"
+            )
+        return records[0]
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _request(
+        self, path: str, params: dict[str, Any], *, campaign_id: str | None
+    ) -> tuple[dict[str, Any], int]:
+        """GET with retries; returns the parsed envelope and the body's size in bytes."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            self._limiter.acquire()
+            self.stats.requests += 1
+            retry_after: float | None = None
+            try:
+                response = self._http.get(path, params=params)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                code = response.status_code
+                if code == 200:
+                    body = response.content
+                    self.stats.bytes += len(body)
+                    return _parse_envelope(body, path), len(body)
+                if code == 401:
+                    raise AuthenticationError(
+                        f"the API rejected the credentials for account {self.account_sid!r} "
+                        "(HTTP 401): check EXOTEL_API_KEY and EXOTEL_API_TOKEN "
+                        "(and EXOTEL_ACCOUNT_SID, EXOTEL_BASE_URL)"
+                    )
+                if code == 404 and campaign_id is not None:
+                    raise CampaignNotFoundError(campaign_id, path)
+                if code not in RETRYABLE_STATUS:
+                    raise ApiError(
+                        f"GET {path} answered HTTP {code}: {_snippet(response.content)}", code
+                    )
+                reason = f"HTTP {code}"
+                if code == 429:
+                    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+
+            attempt += 1
+            delay = self.retry.backoff(attempt - 1, self._rng)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            elapsed = time.monotonic() - started
+            if attempt >= self.retry.max_attempts or elapsed + delay > self.retry.max_elapsed_seconds:
+                raise TransientApiError(
+                    f"GET {path} (offset={params.get('offset', '-')}) still failing after "
+                    f"{attempt} attempts over {elapsed:.0f}s, last: {reason}. The API may be down "
+                    "or rate-limiting this account; re-run later (nothing partial was recorded)."
+                )
+            self.stats.retries += 1
+            self.stats.retry_wait_seconds += delay
+            log.warning(
+                "GET %s offset=%s: %s; retry %d/%d in %.2fs",
+                path, params.get("offset", "-"), reason, attempt, self.retry.max_attempts - 1, delay,
+            )
+            self._sleep(delay)
+
+
+def _parse_envelope(body: bytes, path: str) -> dict[str, Any]:
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise MalformedResponseError(
+            f"{path} answered 200 with a body that is not JSON: {_snippet(body)}"
+        ) from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("response"), list):
+        raise MalformedResponseError(
+            f"{path} answered 200 without the documented envelope "
+            f"(no 'response' list): {_snippet(body)}"
+        )
+    return envelope
+
+
+def _records_of(envelope: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    records = []
+    for index, item in enumerate(envelope["response"]):
+        data = item.get("data") if isinstance(item, dict) else None
+        if not isinstance(data, dict):
+            status = item.get("status") if isinstance(item, dict) else None
+            if status not in (None, "success"):
+                raise ApiError(
+                    f"{path}: item {index} is an error ({status}): {item.get('error_data')!r}"
+                )
+            raise MalformedResponseError(f"{path}: item {index} of 'response' has no 'data' object")
+        records.append(data)
+    return records
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP-date; the exponential backoff is a fine stand-in
+
+
+def _snippet(body: bytes, size: int = 160) -> str:
+    text = body[:size].decode("utf-8", errors="replace")
+    return repr(text + ("…" if len(body) > size else ""))
