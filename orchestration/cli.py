@@ -8,6 +8,7 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import sys
@@ -47,7 +48,9 @@ def _range(text: str) -> tuple[int, int]:
         low, _, high = text.partition(":")
         bounds = (int(low), int(high or low))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected MIN:MAX such as 500:5000, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected MIN:MAX such as 500:5000, got {text!r}"
+        ) from None
     if not 1 <= bounds[0] <= bounds[1]:
         raise argparse.ArgumentTypeError(f"expected 1 <= MIN <= MAX, got {text!r}")
     return bounds
@@ -116,10 +119,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"  EXOTEL_API_TOKEN={server.api_token}")
     print("  EXOTEL_RATE_LIMIT_PER_MINUTE=0")
     sys.stdout.flush()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 

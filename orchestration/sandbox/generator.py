@@ -153,7 +153,7 @@ class CampaignPlan:
     def retry_offsets_seconds(self) -> list[int]:
         """Delay before retry k (1-based) after the previous attempt ended."""
         if self.mechanism == "Exponential":
-            return [self.interval_mins * 60 * 2 ** (k - 1) for k in range(1, self.number_of_retries + 1)]
+            return [self.interval_mins * 60 * 2**k for k in range(self.number_of_retries)]
         return [self.interval_mins * 60] * self.number_of_retries
 
 
@@ -162,34 +162,40 @@ CALL_SPACING_SECONDS = (0.3, 3.0)  # dialler pace: seconds between first attempt
 
 
 def plan_account(config: AccountConfig) -> list[CampaignPlan]:
-    """Every campaign of the account, voice and SMS, each list oldest first."""
-    rng = np.random.default_rng([config.seed, 0])
+    """Every campaign of the account, voice and SMS, each list oldest (created) first."""
     span = to_epoch(config.end) - to_epoch(config.start)
     plans: list[CampaignPlan] = []
-    for channel, count, (low, high) in (
+    for channel_no, (channel, count, (low, high)) in enumerate((
         ("voice", config.voice_campaigns, config.voice_contacts),
         ("sms", config.sms_campaigns, config.sms_messages),
-    ):
+    )):
+        # One stream per channel: adding voice campaigns leaves the SMS ones as they were.
+        rng = np.random.default_rng([config.seed, 0, channel_no])
         days = rng.uniform(0, span / 86400, count)
-        # Campaigns start in business hours, 09:00-19:00 IST (TRAI's window for promotions).
-        starts = []
+        # Campaigns start in business hours, 09:00-19:00 IST (TRAI's window for promotions),
+        # and are created half an hour to two days before.
+        schedule = []
         for day in days:
             base = to_epoch(config.start) + int(day) * 86400
             ist_midnight = base - (base + IST_OFFSET_SECONDS) % 86400
-            starts.append(ist_midnight + int(rng.uniform(9, 19) * 3600))
-        starts.sort()
+            start_at = ist_midnight + int(rng.uniform(9, 19) * 3600)
+            schedule.append((start_at - int(rng.uniform(0.5, 48) * 3600), start_at))
+        schedule.sort()
         sizes = np.exp(rng.uniform(np.log(low), np.log(high + 1), count)).astype(np.int64)
         sizes = np.clip(sizes, low, high)
-        for index, (start_at, size) in enumerate(zip(starts, sizes, strict=True)):
-            plans.append(_plan_campaign(channel, index, int(start_at), int(size), rng, config.seed))
+        for index, ((created_at, start_at), size) in enumerate(
+            zip(schedule, sizes, strict=True)
+        ):
+            plans.append(_plan_campaign(channel, index, created_at, int(start_at), int(size),
+                                        rng, config.seed))
     return plans
 
 
 def _plan_campaign(
-    channel: str, index: int, start_at: int, size: int, rng: np.random.Generator, seed: int
+    channel: str, index: int, created_at: int, start_at: int, size: int,
+    rng: np.random.Generator, seed: int,
 ) -> CampaignPlan:
     digest = hashlib.blake2s(f"{seed}:{channel}:{index}".encode(), digest_size=6).hexdigest()
-    created_at = start_at - int(rng.uniform(0.5, 48) * 3600)
     month = dt.datetime.fromtimestamp(start_at + IST_OFFSET_SECONDS, dt.UTC).strftime("%b %d")
     if channel == "voice":
         retries = int(rng.choice([0, 1, 2, 2, 2, 3]))

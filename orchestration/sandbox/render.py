@@ -238,7 +238,10 @@ def envelope_bytes(
     metadata = {"count": len(items), "offset": offset, "limit": limit}
     if total is not None:
         metadata["total"] = total
-    head = f'{{"request_id":"{request_id}","method":"GET","http_code":200,"metadata":{_json(metadata)}'
+    head = (
+        f'{{"request_id":"{request_id}","method":"GET","http_code":200,'
+        f'"metadata":{_json(metadata)}'
+    )
     if extra_keys:
         head += ',"api_version":"v2.3","x_trace":{"node":"sandbox"}'
     return f'{head},"response":[{",".join(items)}]}}'.encode()

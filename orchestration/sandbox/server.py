@@ -365,7 +365,7 @@ class SandboxServer:
         faults: Faults | None = None,
         account_sid: str = "sandbox_account",
         api_key: str = "sandbox_key",
-        api_token: str = "sandbox_token",
+        api_token: str = "sandbox_token",  # noqa: S107 - the sandbox's published demo token
     ) -> None:
         self.config = config or AccountConfig()
         self.account = SandboxAccount(self.config)
@@ -390,7 +390,7 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="sandbox-api", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="sandbox-api", daemon=True
         )
         self._thread.start()
         return self

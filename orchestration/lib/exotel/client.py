@@ -267,7 +267,8 @@ class ExotelClient:
             if retry_after is not None:
                 delay = max(delay, retry_after)
             elapsed = time.monotonic() - started
-            if attempt >= self.retry.max_attempts or elapsed + delay > self.retry.max_elapsed_seconds:
+            budget_left = self.retry.max_elapsed_seconds - elapsed
+            if attempt >= self.retry.max_attempts or delay > budget_left:
                 raise TransientApiError(
                     f"GET {path} (offset={params.get('offset', '-')}) still failing after "
                     f"{attempt} attempts over {elapsed:.0f}s, last: {reason}. The API may be down "
@@ -277,7 +278,8 @@ class ExotelClient:
             self.stats.retry_wait_seconds += delay
             log.warning(
                 "GET %s offset=%s: %s; retry %d/%d in %.2fs",
-                path, params.get("offset", "-"), reason, attempt, self.retry.max_attempts - 1, delay,
+                path, params.get("offset", "-"), reason, attempt, self.retry.max_attempts - 1,
+                delay,
             )
             self._sleep(delay)
 
