@@ -58,8 +58,10 @@ def _status_fragments() -> list[str]:
     return fragments
 
 
-SMS_FRAGMENTS = _status_fragments()
+SMS_FRAGMENTS = np.array(_status_fragments(), dtype=object)
 N_OUTCOMES = len(SMS_OUTCOMES)
+# Record ids carry a fixed-width number; adding this base avoids a format spec per record.
+SID_BASE = 10_000_000
 
 
 def _iso(epochs: np.ndarray) -> list[str]:
@@ -83,8 +85,22 @@ def _json_times(epochs: np.ndarray, shown: np.ndarray | None = None) -> list[str
     return out.tolist()
 
 
+# "HH:MM:SS" for every second of a day: timestamps become two table look-ups.
+_TIME_OF_DAY = np.array(
+    [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)], dtype=object
+)
+
+
+def _day_and_time(epochs: np.ndarray) -> tuple[list[str], list[str]]:
+    """Local (IST) dates and times of day, for records whose timestamps are mostly distinct."""
+    local = epochs + IST_OFFSET_SECONDS
+    days, inverse = np.unique(local // 86400, return_inverse=True)
+    day_text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
+    return day_text[inverse].tolist(), _TIME_OF_DAY[local % 86400].tolist()
+
+
 def render_sms_items(details: SmsDetails, now: int, offset: int, limit: int) -> list[str]:
-    """The `response` items of one page of sms-details, as JSON strings."""
+    """The records of one page of sms-details, as JSON strings (unwrapped)."""
     sl = slice(offset, min(offset + limit, details.plan.size))
     if sl.start >= sl.stop:
         return []
@@ -100,59 +116,105 @@ def render_sms_items(details: SmsDetails, now: int, offset: int, limit: int) -> 
         details.final_at[sl],
     )
     shows_submit = (stage >= STAGE_SUBMITTED) & ~rejected
-    submitted_json = _json_times(submit, shows_submit)
-    updated_json = _json_times(updated)
-    # A delivered message's receipt time is its last update.
-    delivered_json = np.where(
-        (stage == STAGE_FINAL) & (outcome == SMS_DELIVERED), updated_json, "null"
-    ).tolist()
-    fragment_index = (stage.astype(np.int32) * N_OUTCOMES + outcome).tolist()
-    rate = CREDITS_PER_PART[plan.message_type]
-    parts = details.parts[sl]
-    charged = np.where(shows_submit, parts, 0).tolist()
-    cost_text = {p: _json(round(p * rate, 4)) for p in set(charged)}
+    shows_delivery = (stage == STAGE_FINAL) & (outcome == SMS_DELIVERED)
+    times = _sms_times(submit, shows_submit, updated, shows_delivery)
+    # Status and tail fragments combined: one lookup per record instead of two.
+    tail_index, tails = _sms_tails(details.parts[sl], shows_submit,
+                                   CREDITS_PER_PART[plan.message_type])
+    key = (stage.astype(np.int32) * N_OUTCOMES + outcome) * len(tails) + tail_index
+    unique_keys, inverse = np.unique(key, return_inverse=True)
+    middles = np.array(
+        [f"{SMS_FRAGMENTS[k // len(tails)]},{{times}}{tails[k % len(tails)]}"
+         for k in unique_keys.tolist()],
+        dtype=object,
+    )
+    # Split each middle template at the times placeholder so records need no .format().
+    heads = np.array([m.split("{times}")[0] for m in middles], dtype=object)[inverse].tolist()
+    ends = np.array([m.split("{times}")[1] for m in middles], dtype=object)[inverse].tolist()
     token = plan.token
     items = [
-        f'{ITEM_PREFIX}{{"sms_sid":"{token}{i:08d}","to":"+91{to}",{SMS_FRAGMENTS[frag]},'
-        f'"submitted_at":{sub},"delivered_at":{dlv},"updated_at":{upd},"parts":{p},'
-        f'"cost":{cost_text[c]}}}}}'
-        for i, to, frag, sub, dlv, upd, p, c in zip(
-            range(sl.start, sl.stop), details.recipient[sl].tolist(), fragment_index,
-            submitted_json, delivered_json, updated_json, parts.tolist(), charged, strict=True,
+        f'{{"sms_sid":"{token}{i}","to":"+91{to}",{head}{when}{end}'
+        for i, to, head, when, end in zip(
+            range(sl.start + SID_BASE, sl.stop + SID_BASE), details.recipient[sl].tolist(),
+            heads, times, ends, strict=True,
         )
     ]
     _apply_faults(items, details.malformed[sl], details.extra_key[sl], _SMS_FIELDS)
     return items
 
 
+def _sms_tails(
+    parts: np.ndarray, charged: np.ndarray, rate: float
+) -> tuple[np.ndarray, list[str]]:
+    """`,"parts":N,"cost":X}` per message (charged once submitted): indices into a table."""
+    width = int(parts.max(initial=1)) + 1
+    table = [f',"parts":{p},"cost":{_json(round(p * rate * c, 4))}}}' for c in (0, 1)
+             for p in range(width)]
+    return charged.astype(np.int32) * width + parts, table
+
+
+def _sms_times(
+    submit: np.ndarray, shows_submit: np.ndarray, updated: np.ndarray, shows_delivery: np.ndarray
+) -> list[str]:
+    """`"submitted_at":…,"delivered_at":…,"updated_at":…` per message.
+
+    A page holds few distinct (submitted, updated, delivered?) triples, so each distinct one is
+    formatted once and the records share the strings.
+    """
+    # One int64 key per record: (submitted or 0, updated, delivered?) relative to the page.
+    base = int(min(updated.min(), submit.min()))
+    span = int(updated.max()) - base + 1
+    submitted_rel = np.where(shows_submit, submit - base + 1, 0)  # 0 = not submitted
+    key = (submitted_rel * span + (updated - base)) * 2 + shows_delivery
+    unique, inverse = np.unique(key, return_inverse=True)
+    delivered = (unique % 2).astype(bool).tolist()
+    updated_u = base + (unique // 2) % span
+    submitted_u = unique // 2 // span
+    submitted = _json_times(submitted_u + base - 1, submitted_u > 0)
+    updated_json = _json_times(updated_u)
+    texts = np.array(
+        [f'"submitted_at":{s},"delivered_at":{u if d else "null"},"updated_at":{u}'
+         for s, u, d in zip(submitted, updated_json, delivered, strict=True)],
+        dtype=object,
+    )
+    return texts[inverse].tolist()
+
+
 def render_call_items(details: CallDetails, now: int, offset: int, limit: int) -> list[str]:
-    """The `response` items of one page of call-details, as JSON strings."""
+    """The records of one page of call-details, as JSON strings (unwrapped)."""
     rows = details.visible_rows(now)[offset:offset + limit]
     if rows.size == 0:
         return []
     plan = details.plan
     outcome = details.outcome[rows]
-    start_s, end_s = _json_times(details.start_at[rows]), _json_times(details.end_at[rows])
-    statuses = [CALL_STATUSES[o] for o in outcome.tolist()]
-    answered = (outcome == CALL_COMPLETED).tolist()
+    attempt = details.attempt_number[rows]
+    # call_sid = token + fixed-width contact number + attempt digit, as one integer.
+    sid_numbers = (details.contact[rows].astype(np.int64) + SID_BASE) * 10 + attempt
+    answered = np.flatnonzero(outcome == CALL_COMPLETED)
+    recordings = np.full(rows.size, "null", dtype=object)
+    recordings[answered] = [
+        f'"https://recordings.exotel.com/{plan.campaign_id}/{plan.token}{n}.mp3"'
+        for n in sid_numbers[answered].tolist()
+    ]
+    heads = _CALL_STATUS_FRAGMENTS[outcome].tolist()
     token, caller = plan.token, plan.caller_id
-    items = []
-    for contact, attempt, status, start, end, duration, price, to, ok in zip(
-        details.contact[rows].tolist(), details.attempt_number[rows].tolist(), statuses, start_s,
-        end_s, details.duration[rows].tolist(), details.price[rows].tolist(),
-        details.recipient[rows].tolist(), answered, strict=True,
-    ):
-        sid = f"{token}{contact:07d}{attempt}"
-        recording = (
-            f'"https://recordings.exotel.com/{plan.campaign_id}/{sid}.mp3"' if ok else "null"
+    start_day, start_time = _day_and_time(details.start_at[rows])
+    end_day, end_time = _day_and_time(details.end_at[rows])
+    items = [
+        f'{{"call_sid":"{token}{n}","to":"+91{to}","from":"{caller}",{head}'
+        f'"start_time":"{sd}T{st}{IST_SUFFIX}","end_time":"{ed}T{et}{IST_SUFFIX}",'
+        f'"duration":{d},"recording_url":{r},"attempt_number":{a},"price":{p}}}'
+        for n, to, head, sd, st, ed, et, d, r, a, p in zip(
+            sid_numbers.tolist(), details.recipient[rows].tolist(), heads, start_day,
+            start_time, end_day, end_time, details.duration[rows].tolist(), recordings.tolist(),
+            attempt.tolist(), details.price[rows].tolist(), strict=True,
         )
-        items.append(
-            f'{ITEM_PREFIX}{{"call_sid":"{sid}","to":"+91{to}","from":"{caller}",'
-            f'"status":"{status}","start_time":{start},"end_time":{end},"duration":{duration},'
-            f'"recording_url":{recording},"attempt_number":{attempt},"price":{price}}}}}'
-        )
+    ]
     _apply_faults(items, details.malformed[rows], details.extra_key[rows], _CALL_FIELDS)
     return items
+
+
+_CALL_STATUS_FRAGMENTS = np.array([f'"status":"{s}",' for s in CALL_STATUSES], dtype=object)
 
 
 # Per entity: (id key, status key, a timestamp key, a money key, a count key).
@@ -166,8 +228,7 @@ def _apply_faults(
     """Corrupt the chosen records in place (rare, so the slow dict round-trip is fine)."""
     hits = np.flatnonzero((malformed > 0) | extra)
     for position in hits.tolist():
-        item = orjson.loads(items[position])
-        record = item["data"]
+        record = orjson.loads(items[position])
         kind = int(malformed[position])
         if kind:
             id_key, status_key, time_key, money_key, count_key = fields
@@ -185,7 +246,7 @@ def _apply_faults(
         if extra[position]:
             record["carrier_ref"] = f"op-{position:05d}"
             record["x_routing"] = {"route": "primary", "region": "IN-KA"}
-        items[position] = orjson.dumps(item).decode()
+        items[position] = orjson.dumps(record).decode()
 
 
 def voice_campaign_object(plan: CampaignPlan, now: int) -> dict[str, Any]:
@@ -227,8 +288,8 @@ def _iso_one(epoch: int) -> str:
     return _json_times(np.array([epoch], dtype=np.int64))[0].strip('"')
 
 
-def item_json(record: dict[str, Any]) -> str:
-    return f"{ITEM_PREFIX}{_json(record)}}}"
+def record_json(record: dict[str, Any]) -> str:
+    return _json(record)
 
 
 def envelope_bytes(
@@ -244,4 +305,6 @@ def envelope_bytes(
     )
     if extra_keys:
         head += ',"api_version":"v2.3","x_trace":{"node":"sandbox"}'
-    return f'{head},"response":[{",".join(items)}]}}'.encode()
+    # Each record is wrapped as {"code":200,...,"data":RECORD}; the wrapper rides in the join.
+    response = f'{ITEM_PREFIX}{("}," + ITEM_PREFIX).join(items)}}}' if items else ""
+    return f'{head},"response":[{response}]}}'.encode()

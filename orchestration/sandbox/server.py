@@ -40,7 +40,7 @@ from orchestration.sandbox.generator import (
 )
 from orchestration.sandbox.render import (
     envelope_bytes,
-    item_json,
+    record_json,
     render_call_items,
     render_sms_items,
     sms_campaign_object,
@@ -228,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if match["detail"] is None:
                 record = sandbox.account.campaign_with_stats(plan, now)
-                self._send_envelope([item_json(record)], 0, 1, 1)
+                self._send_envelope([record_json(record)], 0, 1, 1)
                 return
             if fault == "broken" and _int_param(query, "offset", 0) > 0:
                 self._send_raw(200, b'{"message": "internal error", "response": null}',
@@ -247,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
             record for plan in sandbox.account.campaigns(channel) if plan.created_at <= now
             for record in [render(plan, now)] if wanted is None or record["status"] == wanted
         ]
-        items = [item_json(record) for record in visible[offset:offset + limit]]
+        items = [record_json(record) for record in visible[offset:offset + limit]]
         self._send_envelope(items, offset, limit, len(visible))
 
     def _details(self, plan: CampaignPlan, query: dict[str, list[str]], now: int) -> None:
