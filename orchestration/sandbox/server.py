@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import email.utils
 import hmac
 import random
 import re
@@ -154,6 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # the sandbox is quiet; /_sandbox/stats tells what it served
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header tells the server's clock, which the sandbox may have frozen or moved.
+        return email.utils.formatdate(self.server.sandbox.clock.now(), usegmt=True)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         started = time.thread_time()

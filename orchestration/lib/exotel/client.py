@@ -7,6 +7,8 @@ memory stays flat however large a campaign is, and bounded retries with backoff 
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 import random
 import time
@@ -106,6 +108,9 @@ class ExotelClient:
         self.list_page_limit = list_page_limit
         self.retry = retry or RetryPolicy()
         self.stats = ClientStats()
+        # The provider's clock, from the last answer's Date header: what "72 hours after the
+        # campaign ended" is measured against, so a skewed local clock cannot finalise early.
+        self.server_time: dt.datetime | None = None
         self._sleep = sleep
         self._rng = random.Random(jitter_seed)
         self._limiter = SlidingWindowRateLimiter(rate_limit_per_minute, sleep=sleep)
@@ -243,6 +248,7 @@ class ExotelClient:
             else:
                 code = response.status_code
                 if code == 200:
+                    self.server_time = _http_date(response.headers.get("Date")) or self.server_time
                     body = response.content
                     self.stats.bytes += len(body)
                     return _parse_envelope(body, path), len(body)
@@ -321,6 +327,16 @@ def _retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None  # an HTTP-date; the exponential backoff is a fine stand-in
+
+
+def _http_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _snippet(body: bytes, size: int = 160) -> str:
