@@ -114,7 +114,7 @@ def ingest(
                              ref.campaign_id, ref.status)
             try:
                 pull = pull_campaign(
-                    client, con, channel, ref.campaign_id, run_id=context.run_id,
+                    client, con, channel, ref.campaign_id, run_id=context.run.run_id,
                     dlr_finalization_hours=settings.dlr_finalization_hours,
                     batch_pages=config.batch_pages, workdir=Path(tmp), log=context.log,
                 )
@@ -140,7 +140,7 @@ def ingest(
         rejected = sum(p.details.rejected for p in pulls if p.details)
         con.execute(
             "INSERT INTO raw.ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [channel.name, context.run_id, started_at, dt.datetime.now(dt.UTC), len(listed),
+            [channel.name, context.run.run_id, started_at, dt.datetime.now(dt.UTC), len(listed),
              len(pulls), len(not_found), loaded + rejected, rejected],
         )
 

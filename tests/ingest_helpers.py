@@ -1,0 +1,103 @@
+"""Helpers shared by the ingest tests: resources bound to a sandbox, and the truth to compare to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
+from orchestration.defs.exotel.checks import call_attempts_freshness, sms_messages_freshness
+from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
+from orchestration.lib.warehouse import connect
+from orchestration.sandbox import SandboxServer
+from orchestration.sandbox.generator import generate_calls, generate_sms
+
+INGEST_ASSETS = [voice_ingest, sms_ingest]
+
+
+def resources_for(server_url: str, warehouse: Path, **api: Any) -> dict[str, Any]:
+    return {
+        "exotel": ExotelApiResource(
+            base_url=server_url, account_sid="sandbox_account", api_key="sandbox_key",
+            api_token="sandbox_token", rate_limit_per_minute=0, **api,
+        ),
+        "warehouse": WarehouseResource(path=str(warehouse)),
+    }
+
+
+def ingest_config(**config: Any) -> dict[str, Any]:
+    return {"ops": {name: {"config": dict(config)} for name in ("voice_ingest", "sms_ingest")}}
+
+
+def run_ingest(
+    server: SandboxServer, warehouse: Path, *, raise_on_error: bool = True, **config: Any
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*INGEST_ASSETS, call_attempts_freshness, sms_messages_freshness],
+        resources=resources_for(server.url, warehouse),
+        run_config=ingest_config(**config),
+        raise_on_error=raise_on_error,
+    )
+
+
+def sandbox_truth(server: SandboxServer) -> dict[str, int]:
+    """Records per campaign as the sandbox serves them at its current clock."""
+    now = server.clock.now()
+    truth = {}
+    for plan in server.account.plans:
+        if plan.created_at > now:
+            continue
+        if plan.channel == "sms":
+            truth[plan.campaign_id] = generate_sms(plan, server.config).plan.size
+        else:
+            calls = generate_calls(plan, server.config)
+            truth[plan.campaign_id] = int(calls.visible_rows(now).size)
+    return truth
+
+
+def latest_state(warehouse: Path) -> dict[str, Any]:
+    """What downstream models will see: the latest version of each record, summarised."""
+    con = connect(warehouse)
+    try:
+        messages = con.execute("""
+            SELECT campaign_id, status, count(*) FROM (
+                SELECT * FROM raw.sms_messages
+                QUALIFY row_number() OVER (PARTITION BY sms_sid
+                                           ORDER BY updated_at DESC, loaded_at DESC) = 1)
+            GROUP BY ALL ORDER BY ALL
+        """).fetchall()
+        calls = con.execute("""
+            SELECT campaign_id, status, count(*) FROM (
+                SELECT DISTINCT call_sid, campaign_id, status FROM raw.call_attempts)
+            GROUP BY ALL ORDER BY ALL
+        """).fetchall()
+        rejected = con.execute("""
+            SELECT entity, campaign_id, failed_checks, count(*) FROM (
+                SELECT DISTINCT entity, campaign_id, failed_checks, record_json::VARCHAR
+                FROM raw.rejected_records)
+            GROUP BY ALL ORDER BY ALL
+        """).fetchall()
+    finally:
+        con.close()
+    return {"messages": messages, "calls": calls, "rejected": rejected}
+
+
+def loaded_per_campaign(warehouse: Path, run_id: str | None = None) -> dict[str, int]:
+    """Records pulled per campaign (loaded + quarantined), in one run or all runs."""
+    con = connect(warehouse)
+    where = "WHERE run_id = $run" if run_id else ""
+    params = {"run": run_id} if run_id else {}
+    try:
+        rows = con.execute(f"""
+            SELECT campaign_id, count(*) FROM (
+                SELECT campaign_id, run_id FROM raw.sms_messages
+                UNION ALL SELECT campaign_id, run_id FROM raw.call_attempts
+                UNION ALL SELECT campaign_id, run_id FROM raw.rejected_records
+                WHERE entity IN ('sms_message', 'call_attempt'))
+            {where} GROUP BY campaign_id
+        """, params).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
