@@ -11,36 +11,12 @@ JSON-parse every page, nothing else.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
 
 import httpx
 
+from bench.common import SANDBOX_CREDENTIALS, sandbox_process
 from orchestration.lib.exotel import ExotelClient
-
-PORT = 8781
-
-
-def start_sandbox(args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    campaigns = max(1, args.messages // args.campaign_size)
-    command = [
-        sys.executable, "-m", "orchestration.cli", "sandbox", "--port", str(PORT), "--seed", "1",
-        "--sms-campaigns", str(campaigns), "--voice-campaigns", "1",
-        "--sms-messages", f"{args.campaign_size}:{args.campaign_size}",
-        "--voice-contacts", f"{args.voice_contacts}:{args.voice_contacts}",
-        "--from", "2026-01-01", "--to", "2026-01-20", "--now", "2026-02-01T00:00:00+00:00",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our own CLI
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{PORT}/_sandbox/health", timeout=1).raise_for_status()
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the sandbox did not start within 30 s")
 
 
 def main() -> None:
@@ -49,32 +25,31 @@ def main() -> None:
     parser.add_argument("--campaign-size", type=int, default=250_000)
     parser.add_argument("--voice-contacts", type=int, default=200_000)
     args = parser.parse_args()
-    process = start_sandbox(args)
-    base = f"http://127.0.0.1:{PORT}"
-    try:
-        with ExotelClient(base, "sandbox_account", "sandbox_key", "sandbox_token",
-                          rate_limit_per_minute=0) as client:
-            for channel in ("sms", "voice"):
-                campaigns = list(client.iter_sms_campaigns() if channel == "sms"
-                                 else client.iter_voice_campaigns())
-                before = httpx.get(f"{base}/_sandbox/stats").json()
-                pages = records = 0
-                started = time.perf_counter()
-                for campaign in campaigns:
-                    iterate = (client.iter_sms_detail_pages if channel == "sms"
-                               else client.iter_call_detail_pages)
-                    for page in iterate(campaign["id"]):
-                        pages += 1
-                        records += len(page.records)
-                wall = time.perf_counter() - started
-                after = httpx.get(f"{base}/_sandbox/stats").json()
-                cpu = after["cpu_seconds"] - before["cpu_seconds"]
-                print(f"{channel:5}: {records:,} records, {pages:,} pages in {wall:.1f}s | "
-                      f"server {records / cpu:,.0f} records per CPU-second | "
-                      f"client {pages / wall:,.1f} pages/s, {records / wall:,.0f} records/s")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    campaigns = max(1, args.messages // args.campaign_size)
+    with sandbox_process(
+        "--seed", "1", "--sms-campaigns", str(campaigns), "--voice-campaigns", "1",
+        "--sms-messages", f"{args.campaign_size}:{args.campaign_size}",
+        "--voice-contacts", f"{args.voice_contacts}:{args.voice_contacts}",
+        "--from", "2026-01-01", "--to", "2026-01-20", "--now", "2026-02-01T00:00:00+00:00",
+    ) as base, ExotelClient(base, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0) as client:
+        for channel in ("sms", "voice"):
+            campaigns_listed = list(client.iter_sms_campaigns() if channel == "sms"
+                                    else client.iter_voice_campaigns())
+            iterate = (client.iter_sms_detail_pages if channel == "sms"
+                       else client.iter_call_detail_pages)
+            before = httpx.get(f"{base}/_sandbox/stats").json()
+            pages = records = 0
+            started = time.perf_counter()
+            for campaign in campaigns_listed:
+                for page in iterate(campaign["id"]):
+                    pages += 1
+                    records += len(page.records)
+            wall = time.perf_counter() - started
+            after = httpx.get(f"{base}/_sandbox/stats").json()
+            cpu = after["cpu_seconds"] - before["cpu_seconds"]
+            print(f"{channel:5}: {records:,} records, {pages:,} pages in {wall:.1f}s | "
+                  f"server {records / cpu:,.0f} records per CPU-second | "
+                  f"client {pages / wall:,.1f} pages/s, {records / wall:,.0f} records/s")
 
 
 if __name__ == "__main__":

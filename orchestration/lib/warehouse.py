@@ -72,14 +72,22 @@ CREATE TABLE IF NOT EXISTS raw.ingest_runs (
 """
 
 
-def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating its folder and the raw schema when writable)."""
+def connect(
+    path: str | Path, *, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating its folder and the raw schema when writable).
+
+    `memory_limit` caps DuckDB's buffer pool. Left at DuckDB's default (80% of RAM), the pool
+    keeps every block a long campaign transaction wrote, so memory grows with campaign size.
+    """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     # Timestamps are stored as instants; local times are derived in dbt with ACCOUNT_TIMEZONE.
     con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     if not read_only:
         con.execute(RAW_DDL)
     return con

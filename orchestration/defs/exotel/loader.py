@@ -99,7 +99,6 @@ class BatchLoader:
                     ({column_list}, record_json, record_seq, run_id, loaded_at)
                 SELECT ? AS campaign_id, {", ".join(columns)}, record_json, ? + batch_pos, ?, ?
                 FROM _batch AS b ANTI JOIN _reasons AS x USING (batch_pos)
-                ORDER BY batch_pos
                 """,
                 [self.campaign_id, self.next_seq, self.run_id, self.loaded_at],
             ).fetchall()[0][0]
