@@ -1,0 +1,23 @@
+-- The counts behind every SMS campaign rate (one row per campaign).
+with messages as (
+    select * from {{ ref('fct_sms_messages') }}
+)
+
+select
+    campaign_id,
+    count(*) as messages_total,
+    count(*) filter (where is_submitted) as messages_submitted,
+    count(*) filter (where is_delivered) as messages_delivered,
+    count(*) filter (where is_failed) as messages_failed,
+    count(*) filter (where is_expired) as messages_expired,
+    count(*) filter (where is_rejected) as messages_rejected,
+    count(*) filter (where is_pending) as messages_pending,
+    count(*) filter (where bounce_type = 'soft') as soft_bounces,
+    count(*) filter (where bounce_type = 'hard') as hard_bounces,
+    coalesce(sum(parts), 0)::bigint as parts_total,
+    coalesce(sum(cost), 0) as total_cost,
+    avg(delivery_latency_seconds) as avg_delivery_latency_seconds,
+    quantile_cont(delivery_latency_seconds, 0.5) as p50_delivery_latency_seconds,
+    quantile_cont(delivery_latency_seconds, 0.9) as p90_delivery_latency_seconds
+from messages
+group by campaign_id

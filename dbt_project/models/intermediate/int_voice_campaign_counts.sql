@@ -1,0 +1,48 @@
+-- The counts behind every voice campaign rate (one row per campaign).
+with contacts as (
+    select * from {{ ref('int_voice_contacts_summarised') }}
+),
+
+attempts as (
+    select * from {{ ref('fct_call_attempts') }}
+),
+
+contact_counts as (
+    select
+        campaign_id,
+        count(*) as contacts,
+        count(*) filter (where is_connected) as contacts_connected,
+        count(*) filter (where not is_pending and final_status = 'failed') as contacts_failed,
+        count(*) filter (where not is_pending and final_status = 'busy') as contacts_busy,
+        count(*) filter (where not is_pending and final_status = 'no-answer')
+            as contacts_no_answer,
+        count(*) filter (where not is_pending and final_status = 'canceled')
+            as contacts_canceled,
+        count(*) filter (where is_pending) as contacts_pending,
+        count(*) filter (where is_retried) as contacts_retried,
+        count(*) filter (where is_connected_on_retry) as contacts_connected_on_retry,
+        coalesce(sum(connected_attempt_number), 0) as connected_attempt_number_sum
+    from contacts
+    group by campaign_id
+),
+
+attempt_counts as (
+    select
+        campaign_id,
+        count(*) as attempts,
+        count(*) filter (where is_connected) as completed_attempts,
+        coalesce(sum(duration_seconds) filter (where is_connected), 0)
+            as completed_duration_seconds,
+        coalesce(sum(price), 0) as total_cost
+    from attempts
+    group by campaign_id
+)
+
+select
+    contact_counts.*,
+    attempt_counts.attempts,
+    attempt_counts.completed_attempts,
+    attempt_counts.completed_duration_seconds,
+    attempt_counts.total_cost
+from contact_counts
+inner join attempt_counts on contact_counts.campaign_id = attempt_counts.campaign_id

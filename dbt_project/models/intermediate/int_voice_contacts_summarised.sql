@@ -1,0 +1,49 @@
+-- One row per voice contact (a distinct number within a campaign). Its final status is
+-- `completed` if any attempt connected, else its last attempt's status. A contact is pending
+-- while its campaign runs and its last outcome will be retried (retry on_status, retries left).
+with attempts as (
+    select * from {{ ref('fct_call_attempts') }}
+),
+
+campaigns as (
+    select * from {{ ref('stg_exotel__voice_campaigns') }}
+),
+
+per_contact as (
+    select
+        campaign_id,
+        contact_number,
+        count(*) as attempts,
+        bool_or(is_connected) as is_connected,
+        min(attempt_number) filter (where is_connected) as connected_attempt_number,
+        arg_max(status, (attempt_number, started_at)) as last_status,
+        min(started_at) as first_attempt_at,
+        max(started_at) as last_attempt_at,
+        sum(price) as cost
+    from attempts
+    group by campaign_id, contact_number
+)
+
+select
+    per_contact.campaign_id,
+    per_contact.contact_number,
+    per_contact.attempts,
+    per_contact.is_connected,
+    per_contact.connected_attempt_number,
+    per_contact.attempts >= 2 as is_retried,
+    coalesce(per_contact.connected_attempt_number >= 2, false) as is_connected_on_retry,
+    case when per_contact.is_connected then 'completed' else per_contact.last_status end
+        as final_status,
+    coalesce(
+        not per_contact.is_connected
+        and campaigns.campaign_status not in ('Completed', 'Failed', 'Canceled')
+        and list_contains(from_json(campaigns.retry_on_status, '["VARCHAR"]'),
+                          per_contact.last_status)
+        and per_contact.attempts <= campaigns.number_of_retries,
+        false
+    ) as is_pending,
+    per_contact.first_attempt_at,
+    per_contact.last_attempt_at,
+    per_contact.cost
+from per_contact
+left join campaigns on per_contact.campaign_id = campaigns.campaign_id

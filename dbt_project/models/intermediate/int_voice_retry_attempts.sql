@@ -1,0 +1,21 @@
+-- Contacts reached per attempt number (seed 001's retry table), one row per campaign and attempt.
+with attempts as (
+    select * from {{ ref('fct_call_attempts') }}
+),
+
+campaign_contacts as (
+    select campaign_id, count(distinct contact_number) as campaign_contacts
+    from attempts
+    group by campaign_id
+)
+
+select
+    attempts.campaign_id,
+    attempts.attempt_number,
+    count(distinct attempts.contact_number) as contacts_attempted,
+    count(distinct attempts.contact_number) filter (where attempts.is_connected)
+        as contacts_connected,
+    any_value(campaign_contacts.campaign_contacts) as campaign_contacts
+from attempts
+inner join campaign_contacts on attempts.campaign_id = campaign_contacts.campaign_id
+group by attempts.campaign_id, attempts.attempt_number

@@ -1,0 +1,63 @@
+-- One row per channel, local activity date and campaign (seed 000's trend table). SMS counts
+-- messages by the day they were submitted (rejected ones by their last status); voice counts
+-- contacts by the day of their first attempt.
+with messages as (
+    select * from {{ ref('fct_sms_messages') }}
+),
+
+contacts as (
+    select * from {{ ref('int_voice_contacts_summarised') }}
+),
+
+campaigns as (
+    select * from {{ ref('dim_campaigns') }}
+),
+
+sms as (
+    select
+        'sms' as channel,
+        coalesce(submitted_at_local, {{ to_local('last_status_at') }})::date as activity_date,
+        campaign_id,
+        count(*) as volume,
+        count(*) filter (where is_submitted) as submitted,
+        count(*) filter (where is_delivered) as succeeded,
+        count(*) filter (where is_failed) as failed,
+        count(*) filter (where is_rejected) as rejected
+    from messages
+    group by all
+),
+
+voice as (
+    select
+        'voice' as channel,
+        ({{ to_local('first_attempt_at') }})::date as activity_date,
+        campaign_id,
+        count(*) as volume,
+        count(*) as submitted,
+        count(*) filter (where is_connected) as succeeded,
+        count(*) filter (where not is_connected and not is_pending) as failed,
+        0 as rejected
+    from contacts
+    group by all
+),
+
+activity as (
+    select * from sms
+    union all
+    select * from voice
+)
+
+select
+    activity.channel,
+    activity.activity_date,
+    activity.campaign_id,
+    campaigns.campaign_name,
+    activity.volume,
+    activity.submitted,
+    activity.succeeded,
+    activity.failed,
+    activity.rejected::bigint as rejected,
+    {{ safe_divide('activity.succeeded', 'activity.submitted') }} as success_rate,
+    {{ safe_divide('activity.succeeded', 'activity.volume') }} as effective_reach
+from activity
+left join campaigns on activity.campaign_id = campaigns.campaign_id

@@ -1,0 +1,43 @@
+-- One row per campaign, voice and SMS, with whether its numbers are final (no receipt or
+-- retry can change them any more: terminal status, ended DLR_FINALIZATION_HOURS ago).
+with sms as (
+    select * from {{ ref('stg_exotel__sms_campaigns') }}
+),
+
+voice as (
+    select * from {{ ref('stg_exotel__voice_campaigns') }}
+),
+
+pulls as (
+    select * from {{ ref('stg_exotel__campaign_pulls') }}
+),
+
+campaigns as (
+    select
+        campaign_id, 'sms' as channel, campaign_name, campaign_status, message_type, sender_id,
+        null::varchar as caller_id, created_at, started_at, ended_at
+    from sms
+    union all
+    select
+        campaign_id, 'voice' as channel, campaign_name, campaign_status,
+        null::varchar as message_type, null::varchar as sender_id, caller_id, created_at,
+        started_at, ended_at
+    from voice
+)
+
+select
+    campaigns.campaign_id,
+    campaigns.channel,
+    campaigns.campaign_name,
+    campaigns.campaign_status,
+    campaigns.message_type,
+    campaigns.sender_id,
+    campaigns.caller_id,
+    campaigns.created_at,
+    campaigns.started_at,
+    campaigns.ended_at,
+    {{ to_local('campaigns.started_at') }} as started_at_local,
+    coalesce(pulls.is_final, false) as is_final,
+    pulls.last_pulled_at
+from campaigns
+left join pulls on campaigns.campaign_id = pulls.campaign_id

@@ -1,0 +1,68 @@
+-- One row per channel, campaign, error category and code (seed 000's error table). SMS rows
+-- count failed, expired and rejected messages; voice rows count unreached contacts by final status.
+with messages as (
+    select * from {{ ref('fct_sms_messages') }}
+),
+
+contacts as (
+    select * from {{ ref('int_voice_contacts_summarised') }}
+),
+
+error_codes as (
+    select * from {{ ref('dim_error_codes') }}
+),
+
+sms as (
+    select
+        'sms' as channel,
+        campaign_id,
+        error_category,
+        coalesce(error_code, detailed_status, 'UNKNOWN') as error_code,
+        count(*) as failures
+    from messages
+    where is_failed or is_rejected
+    group by all
+),
+
+voice as (
+    select
+        'voice' as channel,
+        contacts.campaign_id,
+        coalesce(error_codes.error_category, 'unknown') as error_category,
+        contacts.final_status as error_code,
+        count(*) as failures
+    from contacts
+    left join error_codes
+        on contacts.final_status = error_codes.code and error_codes.channel = 'voice'
+    where not contacts.is_connected and not contacts.is_pending
+    group by all
+),
+
+failures as (
+    select * from sms
+    union all
+    select * from voice
+),
+
+-- When a code is not in the seed, fall back to the category's advice.
+category_actions as (
+    select error_category, any_value(recommended_action) as recommended_action
+    from error_codes
+    group by error_category
+)
+
+select
+    failures.channel,
+    failures.campaign_id,
+    failures.error_category,
+    failures.error_code,
+    failures.failures,
+    failures.failures / sum(failures.failures) over (
+        partition by failures.channel, failures.campaign_id
+    ) as share_of_failures,
+    coalesce(error_codes.recommended_action, category_actions.recommended_action)
+        as recommended_action
+from failures
+left join error_codes
+    on failures.error_code = error_codes.code and failures.channel = error_codes.channel
+left join category_actions on failures.error_category = category_actions.error_category

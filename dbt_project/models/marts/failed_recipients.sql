@@ -1,0 +1,76 @@
+-- One row per channel, campaign and recipient that failed: the list a campaign manager exports
+-- to follow up (seed 002), with a readable fail reason.
+with messages as (
+    select * from {{ ref('fct_sms_messages') }}
+),
+
+contacts as (
+    select * from {{ ref('int_voice_contacts_summarised') }}
+),
+
+error_codes as (
+    select * from {{ ref('dim_error_codes') }}
+),
+
+latest_message as (
+    select
+        campaign_id,
+        recipient_number,
+        count(*) over (partition by campaign_id, recipient_number) as attempts,
+        status,
+        is_failed,
+        is_rejected,
+        error_code,
+        detailed_status,
+        error_message,
+        error_category,
+        bounce_type,
+        last_status_at
+    from messages
+    qualify row_number() over (
+        partition by campaign_id, recipient_number order by last_status_at desc, sms_sid desc
+    ) = 1
+),
+
+sms as (
+    select
+        'sms' as channel,
+        latest_message.campaign_id,
+        latest_message.recipient_number,
+        latest_message.status as final_status,
+        latest_message.error_code,
+        latest_message.error_category,
+        coalesce(latest_message.error_message, by_code.description, by_status.description,
+                 'Message ' || latest_message.status) as fail_reason,
+        latest_message.bounce_type,
+        latest_message.attempts,
+        latest_message.last_status_at as last_attempt_at
+    from latest_message
+    left join error_codes as by_code
+        on latest_message.error_code = by_code.code and by_code.channel = 'sms'
+    left join error_codes as by_status
+        on latest_message.detailed_status = by_status.code and by_status.channel = 'sms'
+    where latest_message.is_failed or latest_message.is_rejected
+),
+
+voice as (
+    select
+        'voice' as channel,
+        contacts.campaign_id,
+        contacts.contact_number as recipient_number,
+        contacts.final_status,
+        contacts.final_status as error_code,
+        coalesce(error_codes.error_category, 'unknown') as error_category,
+        coalesce(error_codes.description, 'Call ' || contacts.final_status) as fail_reason,
+        error_codes.bounce_type,
+        contacts.attempts,
+        contacts.last_attempt_at
+    from contacts
+    left join error_codes
+        on contacts.final_status = error_codes.code and error_codes.channel = 'voice'
+    where not contacts.is_connected and not contacts.is_pending
+)
+
+select * from sms
+union all
+select * from voice

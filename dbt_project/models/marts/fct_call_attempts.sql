@@ -1,0 +1,39 @@
+-- One row per call attempt (CDR). Incremental like fct_sms_messages, merged on call_sid.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='call_sid',
+    on_schema_change='append_new_columns',
+) }}
+
+with changed_campaigns as (
+    select distinct campaign_id
+    from {{ source('raw', 'call_attempts') }}
+    {% if is_incremental() %}
+    where loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
+    {% endif %}
+),
+
+attempts as (
+    select attempts.*
+    from {{ ref('stg_exotel__call_attempts') }} as attempts
+    where attempts.campaign_id in (select changed_campaigns.campaign_id from changed_campaigns)
+)
+
+select
+    call_sid,
+    campaign_id,
+    contact_number,
+    caller_id,
+    attempt_number::integer as attempt_number,
+    attempt_number > 1 as is_retry,
+    status,
+    status = 'completed' as is_connected,
+    started_at,
+    ended_at,
+    {{ to_local('started_at') }} as started_at_local,
+    duration_seconds,
+    price,
+    recording_url,
+    loaded_at
+from attempts

@@ -1,0 +1,56 @@
+-- One row per SMS campaign: seed 000's metrics, with the counts behind every rate.
+with counts as (
+    select * from {{ ref('int_sms_campaign_counts') }}
+),
+
+campaigns as (
+    select * from {{ ref('stg_exotel__sms_campaigns') }}
+),
+
+rates as (
+    select
+        campaigns.campaign_id,
+        campaigns.campaign_name,
+        campaigns.campaign_status,
+        campaigns.message_type,
+        campaigns.started_at,
+        coalesce(counts.messages_total, 0) as messages_total,
+        coalesce(counts.messages_submitted, 0) as messages_submitted,
+        coalesce(counts.messages_delivered, 0) as messages_delivered,
+        coalesce(counts.messages_failed, 0) as messages_failed,
+        coalesce(counts.messages_expired, 0) as messages_expired,
+        coalesce(counts.messages_rejected, 0) as messages_rejected,
+        coalesce(counts.messages_pending, 0) as messages_pending,
+        coalesce(counts.soft_bounces, 0) as soft_bounces,
+        coalesce(counts.hard_bounces, 0) as hard_bounces,
+        {{ safe_divide('counts.messages_delivered', 'counts.messages_submitted') }}
+            as delivery_rate,
+        {{ safe_divide('counts.messages_rejected', 'counts.messages_total') }} as rejection_rate,
+        {{ safe_divide('counts.messages_failed', 'counts.messages_submitted') }} as failure_rate,
+        {{ safe_divide('counts.messages_delivered', 'counts.messages_total') }}
+            as effective_reach,
+        coalesce(counts.parts_total, 0) as parts_total,
+        coalesce(counts.total_cost, 0)::decimal(18, 6) as total_cost,
+        {{ safe_divide('counts.total_cost', 'counts.messages_delivered') }}
+            as cost_per_delivered_message,
+        counts.avg_delivery_latency_seconds,
+        counts.p50_delivery_latency_seconds,
+        counts.p90_delivery_latency_seconds,
+        campaigns.reported_total,
+        campaigns.reported_submitted,
+        campaigns.reported_delivered,
+        campaigns.reported_failed,
+        campaigns.reported_pending,
+        campaigns.reported_rejected
+    from campaigns
+    left join counts on campaigns.campaign_id = counts.campaign_id
+)
+
+select
+    *,
+    messages_total = reported_total
+        and messages_delivered = reported_delivered
+        and messages_failed = reported_failed
+        and messages_rejected = reported_rejected as is_reconciled,
+    case when delivery_rate < 0.90 then 'investigate' else 'healthy' end as health_status
+from rates
