@@ -101,3 +101,25 @@ def loaded_per_campaign(warehouse: Path, run_id: str | None = None) -> dict[str,
     finally:
         con.close()
     return dict(rows)
+
+
+def pipeline_resources(server_url: str, warehouse: Path) -> dict[str, Any]:
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.defs.warehouse_models.project import DBT_EXECUTABLE, dbt_project
+
+    return {**resources_for(server_url, warehouse),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)}
+
+
+def run_pipeline(
+    server: SandboxServer, warehouse: Path, **config: Any
+) -> dg.ExecuteInProcessResult:
+    """Ingest then `dbt build`, as the daily job does."""
+    from orchestration.defs.warehouse_models.assets import warehouse_models
+
+    return dg.materialize(
+        [*INGEST_ASSETS, warehouse_models],
+        resources=pipeline_resources(server.url, warehouse),
+        run_config=ingest_config(**config),
+    )
