@@ -1,8 +1,13 @@
 """`campaign-analytics`: the command line for people who don't open Dagster.
 
 Subcommands:
+  demo      sandbox API -> full run -> published copy -> campaign KPI summary
+  sync      the daily run, now, against the configured account
+  backfill  re-pull chosen campaigns, or campaigns started within a date range
   sandbox   serve the bundled synthetic API on 127.0.0.1 (no credentials needed)
-  demo      start a sandbox in-process and pull every campaign through the client
+  status    last run, freshness, row counts, rejected records, unreconciled campaigns
+  query     SQL against the published copy
+  export    failed recipients of a campaign, as CSV or XLSX
 """
 
 from __future__ import annotations
@@ -11,12 +16,23 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from orchestration.lib.exotel import ExotelClient, ExotelError
-from orchestration.lib.exotel.walk import CampaignCount, walk_account
-from orchestration.lib.settings import ConfigError
+from orchestration.lib.readers import (
+    ReadError,
+    failed_recipients,
+    format_rows,
+    format_table,
+    kpi_summary,
+    open_published,
+    run_query,
+    write_xlsx,
+)
+from orchestration.lib.runner import PipelineError, preflight, run_pipeline
+from orchestration.lib.settings import ConfigError, Settings, load_settings
 from orchestration.sandbox.generator import AccountConfig
 from orchestration.sandbox.server import Faults, SandboxServer
 
@@ -124,21 +140,128 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DEMO_DIR = Path("data/demo")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     with sandbox_from_args(args, port=0) as server:
-        print(f"Started the bundled sandbox API on {server.url} (seed {args.seed}).")
-        with ExotelClient(server.url, server.account_sid, server.api_key, server.api_token,
-                          rate_limit_per_minute=0) as client:
+        print(f"Started the bundled sandbox API on {server.url} (seed {args.seed}): "
+              f"{args.voice_campaigns} voice and {args.sms_campaigns} SMS campaigns.")
+        settings = load_settings({
+            **os.environ,
+            "EXOTEL_BASE_URL": server.url, "EXOTEL_ACCOUNT_SID": server.account_sid,
+            "EXOTEL_API_KEY": server.api_key, "EXOTEL_API_TOKEN": server.api_token,
+            "EXOTEL_RATE_LIMIT_PER_MINUTE": "0",
+            "WAREHOUSE_PATH": str(args.warehouse_dir / "warehouse.duckdb"),
+            "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
+        }, dotenv_path=None)
+        _run(settings, None)
+    return EXIT_OK
 
-            def progress(count: CampaignCount) -> None:
-                print(f"  {count.channel:5} {count.campaign_id:22} {count.status:12} "
-                      f"{count.records:>8,} records in {count.pages:>3} pages  {count.name}")
 
-            walk = walk_account(client, on_campaign=progress)
-            stats = client.stats
-    print(f"Pulled {walk.records:,} records from {len(walk.campaigns)} campaigns in "
-          f"{walk.seconds:.1f}s ({stats.pages} pages, {stats.requests} requests, "
-          f"{stats.retries} retries).")
+def _run(settings: Settings, ingest_config: dict | None) -> None:
+    print(f"Checking the API at {settings.base_url} ...")
+    campaigns = preflight(settings)
+    print(f"  {len(campaigns.voice)} voice and {len(campaigns.sms)} SMS campaigns listed.")
+    print(f"Running ingest -> dbt build -> publish into {settings.warehouse_path} "
+          "(progress below) ...")
+    run_pipeline(settings, ingest_config=ingest_config)
+    print(f"\nPublished a read-only copy for BI tools and queries: {settings.published_path}\n")
+    print(kpi_summary(settings.published_path))
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    _run(load_settings(), None)
+    return EXIT_OK
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.campaign:
+        listed = preflight(settings).ids
+        unknown = sorted(set(args.campaign) - listed)
+        if unknown:
+            raise ConfigError(f"unknown campaign(s): {', '.join(unknown)} (not in the account's "
+                              "campaign lists)")
+        config = {"campaign_ids": list(args.campaign)}
+    else:
+        if args.end < args.start:
+            raise ConfigError("--to must not be before --from")
+        config = {"start_date_from": args.start.date().isoformat(),
+                  "start_date_to": args.end.date().isoformat()}
+    _run(settings, config)
+    return EXIT_OK
+
+
+def _published(args: argparse.Namespace) -> Path:
+    return args.published or load_settings(require_credentials=False).published_path
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    path = _published(args)
+    con = open_published(path)
+    try:
+        published_at, run_id, phones = con.execute(
+            "SELECT published_at, run_id, phone_numbers FROM ops.publish").fetchall()[0]
+        runs = con.execute("""
+            SELECT channel, max(finished_at), arg_max(campaigns_pulled, finished_at),
+                   arg_max(records, finished_at), arg_max(rejected, finished_at)
+            FROM ops.ingest_runs GROUP BY channel ORDER BY channel""").fetchall()
+        counts = con.execute("""
+            SELECT table_schema || '.' || table_name, estimated_size FROM duckdb_tables()
+            WHERE schema_name IN ('marts') ORDER BY 1""").fetchall()
+        rejected = con.execute("""
+            SELECT entity, failed_checks, sum(records) FROM ops.rejected_records_summary
+            GROUP BY ALL ORDER BY 3 DESC LIMIT 5""").fetchall()
+        rejected_total = con.execute(
+            "SELECT coalesce(sum(records), 0) FROM ops.rejected_records_summary").fetchall()[0][0]
+        unreconciled = con.execute("""
+            SELECT 'sms', p.campaign_id, p.campaign_name, p.messages_total, p.reported_total
+            FROM marts.sms_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
+            WHERE d.is_final AND NOT p.is_reconciled
+            UNION ALL
+            SELECT 'voice', p.campaign_id, p.campaign_name, p.contacts, p.reported_created
+            FROM marts.voice_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
+            WHERE d.is_final AND NOT p.is_reconciled ORDER BY 1, 2""").fetchall()
+    finally:
+        con.close()
+    now = dt.datetime.now(dt.UTC)
+    print(f"Published copy: {path}")
+    print(f"  published {published_at:%Y-%m-%d %H:%M} UTC by run {run_id or '-'}, "
+          f"phone numbers {phones}")
+    print("\nLast ingest runs")
+    print(format_table(
+        ["channel", "finished (UTC)", "age (h)", "fresh", "campaigns pulled", "records",
+         "rejected"],
+        [(c, f"{f:%Y-%m-%d %H:%M}", round((now - f).total_seconds() / 3600, 1),
+          "yes" if now - f <= dt.timedelta(hours=26) else "STALE", p, r, j)
+         for c, f, p, r, j in runs]))
+    print("\nRow counts")
+    print(format_table(["table", "rows"], counts))
+    print(f"\nRejected records: {rejected_total:,} in all")
+    if rejected:
+        print(format_table(["entity", "failed checks", "records"], rejected))
+    print(f"\nUnreconciled final campaigns: {len(unreconciled)}")
+    if unreconciled:
+        print(format_table(["channel", "campaign", "name", "in warehouse", "reported"],
+                           unreconciled))
+    return EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    headers, rows = run_query(_published(args), args.sql)
+    print(format_rows(headers, rows, args.format))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    headers, rows = failed_recipients(_published(args), args.campaign)
+    out = args.out or Path(f"failed_{args.campaign}.{args.format}")
+    if args.format == "xlsx":
+        write_xlsx(out, headers, rows)
+    else:
+        out.write_text(format_rows(headers, rows, "csv") + "\n")
+    print(f"Wrote {len(rows):,} failed recipients of {args.campaign} to {out}")
     return EXIT_OK
 
 
@@ -150,32 +273,68 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    demo = commands.add_parser("demo", help="sandbox API -> full run -> KPI summary")
+    demo.add_argument("--warehouse-dir", type=Path, default=DEMO_DIR,
+                      help=f"where the demo's warehouse and published copy go ({DEMO_DIR})")
+    add_sandbox_arguments(demo)
+    demo.set_defaults(handler=cmd_demo)
+
+    sync = commands.add_parser("sync", help="the daily run, now, on the configured account")
+    sync.set_defaults(handler=cmd_sync)
+
+    backfill = commands.add_parser("backfill", help="re-pull campaigns by id or start date")
+    chosen = backfill.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--campaign", nargs="+", metavar="ID", help="campaign ids")
+    chosen.add_argument("--from", dest="start", type=_date, metavar="DATE",
+                        help="first start date (YYYY-MM-DD, account time zone)")
+    backfill.add_argument("--to", dest="end", type=_date, metavar="DATE",
+                          help="last start date, inclusive (default: --from)")
+    backfill.set_defaults(handler=cmd_backfill)
+
     sandbox = commands.add_parser("sandbox", help="serve the bundled synthetic API")
     sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     add_sandbox_arguments(sandbox)
     sandbox.set_defaults(handler=cmd_sandbox)
 
-    demo = commands.add_parser("demo", help="pull a sandbox account end to end")
-    add_sandbox_arguments(demo)
-    demo.set_defaults(handler=cmd_demo)
+    for name, help_text, handler in (
+        ("status", "last run, freshness, row counts, rejects, unreconciled campaigns", cmd_status),
+        ("query", "run SQL against the published copy", cmd_query),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
+        if name == "query":
+            command.add_argument("sql", help='e.g. "SELECT * FROM marts.sms_campaign_performance"')
+            command.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        command.set_defaults(handler=handler)
+
+    export = commands.add_parser("export", help="export failed recipients (seed 002)")
+    export.add_argument("what", choices=["failed"])
+    export.add_argument("--campaign", required=True, metavar="ID")
+    export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    export.add_argument("--out", type=Path, help="output file (default failed_<ID>.<format>)")
+    export.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
+    export.set_defaults(handler=cmd_export)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    # httpx logs every request at INFO: a line per page drowns the progress that matters.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if getattr(args, "command", None) == "backfill" and args.start and args.end is None:
+        args.end = args.start
+    # Only our own loggers print here: Dagster has its own console logger (a root handler would
+    # print each of its lines twice), and httpx logs every request at INFO.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    ours = logging.getLogger("campaign_analytics")
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.handler(args)
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, ReadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ExotelError as exc:
+    except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -21,6 +21,8 @@ DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_TIMEZONE = "Asia/Kolkata"
 DEFAULT_DLR_FINALIZATION_HOURS = 72
 DEFAULT_RATE_LIMIT_PER_MINUTE = 200
+DEFAULT_PUBLISHED_PATH = "data/published.duckdb"
+DEFAULT_DAILY_RUN_CRON = "0 2 * * *"
 
 
 class ConfigError(ValueError):
@@ -65,6 +67,9 @@ class Settings:
     account_timezone: str
     dlr_finalization_hours: int
     rate_limit_per_minute: int
+    published_path: Path = Path(DEFAULT_PUBLISHED_PATH)
+    publish_phone_numbers: str = "masked"
+    daily_run_cron: str = DEFAULT_DAILY_RUN_CRON
 
     @property
     def tz(self) -> ZoneInfo:
@@ -122,6 +127,17 @@ def load_settings(
             f"ACCOUNT_TIMEZONE must be an IANA time zone such as Asia/Kolkata, got {timezone!r}"
         ) from exc
 
+    phone_numbers = get("PUBLISH_PHONE_NUMBERS", "masked").lower()
+    if phone_numbers not in ("masked", "full"):
+        raise ConfigError(
+            f"PUBLISH_PHONE_NUMBERS must be 'masked' or 'full', got {phone_numbers!r}"
+        )
+    cron = get("DAILY_RUN_CRON", DEFAULT_DAILY_RUN_CRON)
+    if len(cron.split()) != 5:
+        raise ConfigError(
+            f"DAILY_RUN_CRON must be a 5-field cron expression such as '0 2 * * *', got {cron!r}"
+        )
+
     return Settings(
         base_url=base_url.rstrip("/"),
         account_sid=required("EXOTEL_ACCOUNT_SID"),
@@ -138,6 +154,9 @@ def load_settings(
             DEFAULT_RATE_LIMIT_PER_MINUTE,
             allow_zero=True,
         ),
+        published_path=Path(get("PUBLISHED_PATH", DEFAULT_PUBLISHED_PATH)),
+        publish_phone_numbers=phone_numbers,
+        daily_run_cron=cron,
     )
 
 

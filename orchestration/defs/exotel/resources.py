@@ -27,6 +27,8 @@ _OVERRIDES = {
     "account_timezone": "ACCOUNT_TIMEZONE",
     "dlr_finalization_hours": "DLR_FINALIZATION_HOURS",
     "warehouse_path": "WAREHOUSE_PATH",
+    "published_path": "PUBLISHED_PATH",
+    "publish_phone_numbers": "PUBLISH_PHONE_NUMBERS",
 }
 
 
@@ -60,18 +62,24 @@ class ExotelApiResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (WAREHOUSE_PATH when unset)."""
+    """The DuckDB warehouse file (WAREHOUSE_PATH when unset) and its published read-only copy
+    (PUBLISHED_PATH, PUBLISH_PHONE_NUMBERS)."""
 
     path: str | None = None
+    published_path: str | None = None
+    publish_phone_numbers: str | None = None
     # Measured with bench/ingest_scale: at 256MB peak RSS of an ingest is flat from 100k- to
     # 500k-message campaigns (532 -> 590 MiB); at DuckDB's default it grows (624 -> 1036 MiB).
     memory_limit: str = "256MB"
 
+    def settings(self) -> Settings:
+        return _settings({"warehouse_path": self.path, "published_path": self.published_path,
+                          "publish_phone_numbers": self.publish_phone_numbers},
+                         require_credentials=False)
+
     @property
     def resolved_path(self) -> Path:
-        if self.path:
-            return Path(self.path)
-        return _settings({}, require_credentials=False).warehouse_path
+        return self.settings().warehouse_path
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

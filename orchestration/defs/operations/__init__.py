@@ -1,0 +1,1 @@
+"""The daily run: its job, its schedule, and the published copy it ends with."""

@@ -1,0 +1,33 @@
+"""The published read-only copy of the marts (why a file swap: orchestration/lib/publish.py)."""
+
+import dagster as dg
+
+from orchestration.defs.exotel.assets import WRITER_POOL
+from orchestration.defs.exotel.resources import WarehouseResource
+from orchestration.defs.warehouse_models.assets import warehouse_models
+from orchestration.lib.publish import publish
+
+MART_KEYS = [key for key in warehouse_models.keys if key.path[0] == "marts"]
+
+
+@dg.asset(
+    key=dg.AssetKey(["published", "marts"]),
+    deps=MART_KEYS,
+    group_name="published",
+    kinds={"duckdb"},
+    pool=WRITER_POOL,  # reads the warehouse file, which a writer would hold locked
+    description="A read-only copy of every mart for BI tools, swapped in atomically after each "
+    "successful build. Phone numbers masked unless PUBLISH_PHONE_NUMBERS=full.",
+)
+def published_marts(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    result = publish(settings.warehouse_path, settings.published_path,
+                     phone_numbers=settings.publish_phone_numbers, run_id=context.run.run_id)
+    context.log.info("published %d tables to %s", len(result.tables), result.path)
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(result.path.resolve())),
+        "phone_numbers": result.phone_numbers,
+        "row_counts": dg.MetadataValue.json(result.tables),
+    })

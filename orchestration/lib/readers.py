@@ -1,0 +1,159 @@
+"""What the CLI reads: always the published copy, never the warehouse a run may be writing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+
+class ReadError(RuntimeError):
+    """The published copy is missing, or a query against it failed; the message says why."""
+
+
+def open_published(path: Path) -> duckdb.DuckDBPyConnection:
+    if not path.exists():
+        raise ReadError(
+            f"no published copy at {path}: run `campaign-analytics sync` (or `demo`) first, "
+            "or set PUBLISHED_PATH"
+        )
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    con = open_published(path)
+    try:
+        cursor = con.execute(sql)
+        headers = [d[0] for d in cursor.description or []]
+        return headers, cursor.fetchall()
+    except duckdb.Error as error:
+        raise ReadError(f"query failed: {error}") from None
+    finally:
+        con.close()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table: numbers right-aligned with thousands separators."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows)
+               for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w)
+                         for v, w, n in zip(values, widths, numeric, strict=True)).rstrip()
+
+    out = [line(headers), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells]
+    return "\n".join(out)
+
+
+def format_rows(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows([[("" if v is None else v) for v in row] for row in rows])
+        return buffer.getvalue().rstrip("\n")
+    if fmt == "json":
+        return json.dumps([dict(zip(headers, row, strict=True)) for row in rows], default=str,
+                          indent=2)
+    return format_table(headers, rows)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def kpi_summary(path: Path) -> str:
+    """The campaign KPIs a user sees at the end of `demo` and `sync`."""
+    con = open_published(path)
+    try:
+        sms = con.execute("""
+            SELECT campaign_name, campaign_status, messages_total, messages_delivered,
+                   delivery_rate, rejection_rate, effective_reach, messages_pending,
+                   health_status
+            FROM marts.sms_campaign_performance ORDER BY started_at""").fetchall()
+        voice = con.execute("""
+            SELECT campaign_name, campaign_status, contacts, contacts_connected, connect_rate,
+                   answer_rate, retry_success_rate, contacts_pending
+            FROM marts.voice_campaign_performance ORDER BY started_at""").fetchall()
+        totals = con.execute("""
+            SELECT sum(messages_total), sum(messages_delivered), sum(messages_submitted),
+                   sum(messages_pending)
+            FROM marts.sms_campaign_performance""").fetchall()[0]
+    finally:
+        con.close()
+    parts = []
+    if sms:
+        parts.append("SMS campaigns")
+        parts.append(format_table(
+            ["campaign", "status", "messages", "delivered", "delivery", "rejection", "reach",
+             "pending", "health"],
+            [(n, s, t, d, _pct(dr), _pct(rr), _pct(er), p, h)
+             for n, s, t, d, dr, rr, er, p, h in sms]))
+    if voice:
+        parts.append("\nVoice campaigns")
+        parts.append(format_table(
+            ["campaign", "status", "contacts", "connected", "connect", "answer", "retry success",
+             "pending"],
+            [(n, s, c, k, _pct(cr), _pct(ar), _pct(rs), p) for n, s, c, k, cr, ar, rs, p in voice]))
+    total, delivered, submitted, pending = totals
+    if total:
+        rate = delivered / submitted if submitted else None
+        parts.append(f"\nAll SMS: {total:,} messages, {delivered:,} delivered "
+                     f"({_pct(rate)} of submitted), {pending:,} still awaiting receipts.")
+    return "\n".join(parts) if parts else "No campaigns yet."
+
+
+def failed_recipients(path: Path, campaign_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Seed 002's export: one row per failed recipient, with the fail reason."""
+    con = open_published(path)
+    try:
+        known = con.execute("SELECT count(*) FROM marts.dim_campaigns WHERE campaign_id = ?",
+                            [campaign_id]).fetchall()[0][0]
+        if not known:
+            raise ReadError(f"unknown campaign {campaign_id!r}: not in the published copy "
+                            "(see `campaign-analytics query \"SELECT campaign_id, campaign_name "
+                            "FROM marts.dim_campaigns\"`)")
+        cursor = con.execute("""
+            SELECT recipient_number AS recipient, final_status AS status,
+                   fail_reason, error_code, error_category, bounce_type, attempts,
+                   last_attempt_at
+            FROM marts.failed_recipients WHERE campaign_id = ?
+            ORDER BY error_category, recipient_number""", [campaign_id])
+        return [d[0] for d in cursor.description], cursor.fetchall()
+    finally:
+        con.close()
+
+
+def write_xlsx(path: Path, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Failed recipients"
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append([v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in row])
+    book.save(path)
