@@ -207,9 +207,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             SELECT channel, max(finished_at), arg_max(campaigns_pulled, finished_at),
                    arg_max(records, finished_at), arg_max(rejected, finished_at)
             FROM ops.ingest_runs GROUP BY channel ORDER BY channel""").fetchall()
-        counts = con.execute("""
-            SELECT table_schema || '.' || table_name, estimated_size FROM duckdb_tables()
-            WHERE schema_name IN ('marts') ORDER BY 1""").fetchall()
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+        ).fetchall()]
+        counts = [(f"marts.{t}", con.execute(f"SELECT count(*) FROM marts.{t}").fetchall()[0][0])
+                  for t in tables]
         rejected = con.execute("""
             SELECT entity, failed_checks, sum(records) FROM ops.rejected_records_summary
             GROUP BY ALL ORDER BY 3 DESC LIMIT 5""").fetchall()

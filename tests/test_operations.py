@@ -1,0 +1,229 @@
+"""Operations: the published copy under load, failed builds, the schedule, and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from openpyxl import load_workbook
+
+from orchestration.lib.runner import PipelineError, run_pipeline
+from orchestration.lib.settings import load_settings
+from orchestration.sandbox import AccountConfig, SandboxServer
+from orchestration.sandbox.generator import plan_account
+
+ACCOUNT = AccountConfig(seed=51, voice_campaigns=2, sms_campaigns=4, voice_contacts=(300, 600),
+                        sms_messages=(1000, 3000))
+LAST = plan_account(ACCOUNT)[-1]
+NOW = dt.datetime.fromtimestamp(LAST.end_at + 6 * 3600, dt.UTC)  # last receipts still due
+CLI = [sys.executable, "-m", "orchestration.cli"]
+
+
+def _env(server: SandboxServer, tmp: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ, "EXOTEL_BASE_URL": server.url, "EXOTEL_ACCOUNT_SID": server.account_sid,
+        "EXOTEL_API_KEY": server.api_key, "EXOTEL_API_TOKEN": server.api_token,
+        "EXOTEL_RATE_LIMIT_PER_MINUTE": "0", "WAREHOUSE_PATH": str(tmp / "warehouse.duckdb"),
+        "PUBLISHED_PATH": str(tmp / "published.duckdb"), **extra,
+    }
+
+
+def _settings(server: SandboxServer, tmp: Path, **extra: str):
+    return load_settings(_env(server, tmp, **extra), dotenv_path=None)
+
+
+def _published_at(path: Path) -> str:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT published_at::VARCHAR FROM ops.publish").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_a_reader_never_blocks_a_run_and_never_sees_a_mix(tmp_path) -> None:
+    with SandboxServer(ACCOUNT, now=NOW) as server:
+        settings = _settings(server, tmp_path)
+        run_pipeline(settings)
+        first = _published_at(settings.published_path)
+        stop = tmp_path / "stop"
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "tests.published_reader", str(settings.published_path),
+             str(stop)], stdout=subprocess.PIPE, text=True)
+        assert json.loads(reader.stdout.readline()) == {"ready": True}
+        lines: list[dict] = []
+        collector = threading.Thread(target=lambda: lines.extend(
+            json.loads(line) for line in reader.stdout), daemon=True)
+        collector.start()
+        server.clock.advance(4 * 24 * 3600)  # receipts arrive: the next publish differs
+        started = time.monotonic()
+        run_pipeline(settings)  # raises if the reader made it fail
+        seconds = time.monotonic() - started
+        second = _published_at(settings.published_path)
+        time.sleep(0.3)
+        stop.touch()
+        reader.wait(timeout=30)
+        collector.join(timeout=10)
+    assert second != first
+    assert seconds < 120  # it did not wait on the reader
+    assert lines and all("error" not in line for line in lines), lines[:3]
+    assert all(line["consistent"] for line in lines)  # never a half-built state
+    # The open connection keeps its snapshot: the previous complete publish.
+    assert {line["published_at"] for line in lines} == {first}
+
+
+def test_a_failed_build_publishes_nothing(tmp_path) -> None:
+    with SandboxServer(ACCOUNT, now=NOW) as server:
+        settings = _settings(server, tmp_path)
+        run_pipeline(settings)
+        before = _published_at(settings.published_path)
+        inode = settings.published_path.stat().st_ino
+        # Bad data that dbt's tests catch: a message of a campaign nobody knows.
+        con = duckdb.connect(str(settings.warehouse_path))
+        con.execute("""
+            INSERT INTO raw.sms_messages
+            SELECT * REPLACE ('ghost_campaign' AS campaign_id, 'ghost_sid' AS sms_sid,
+                              now() AS loaded_at)
+            FROM raw.sms_messages LIMIT 1""")
+        con.close()
+        with pytest.raises(PipelineError, match="nothing new was published"):
+            run_pipeline(settings)
+    assert _published_at(settings.published_path) == before
+    assert settings.published_path.stat().st_ino == inode
+
+
+def test_phone_numbers_are_masked_except_in_failed_recipients(tmp_path) -> None:
+    with SandboxServer(ACCOUNT, now=NOW) as server:
+        settings = _settings(server, tmp_path)
+        run_pipeline(settings)
+        con = duckdb.connect(str(settings.published_path), read_only=True)
+        masked = con.execute("SELECT recipient_number FROM marts.fct_sms_messages "
+                             "LIMIT 5").fetchall()
+        follow_up = con.execute("SELECT recipient_number FROM marts.failed_recipients "
+                                "WHERE channel = 'sms' LIMIT 5").fetchall()
+        contacts = con.execute("SELECT contact_number FROM marts.fct_call_attempts "
+                               "LIMIT 5").fetchall()
+        con.close()
+        full = _settings(server, tmp_path / "full", PUBLISH_PHONE_NUMBERS="full")
+        run_pipeline(full)
+        con = duckdb.connect(str(full.published_path), read_only=True)
+        unmasked = con.execute("SELECT recipient_number FROM marts.fct_sms_messages "
+                               "LIMIT 5").fetchall()
+        con.close()
+    assert all(n.startswith("+91") and "******" in n and n[-4:].isdigit() for (n,) in masked)
+    assert contacts and all("******" in n for (n,) in contacts)
+    assert all(n[1:].isdigit() for (n,) in follow_up) and follow_up
+    assert all(n[1:].isdigit() for (n,) in unmasked)
+
+
+def test_the_daily_schedule_is_registered(monkeypatch) -> None:
+    from orchestration.definitions import defs
+
+    schedule = defs().get_schedule_def("daily_pipeline_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Kolkata"
+    assert schedule.job_name == "daily_pipeline"
+    monkeypatch.setenv("DAILY_RUN_CRON", "30 3 * * *")
+    monkeypatch.setenv("ACCOUNT_TIMEZONE", "Asia/Dubai")
+    schedule = defs().get_schedule_def("daily_pipeline_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 3 * * *", "Asia/Dubai")
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    """A sandbox and a published copy made by `campaign-analytics sync`, as a user would."""
+    tmp = tmp_path_factory.mktemp("cli")
+    with SandboxServer(ACCOUNT, now=NOW) as server:
+        env = _env(server, tmp)
+        result = subprocess.run([*CLI, "sync"], env=env, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        yield server, env, tmp, result
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = 300):
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_sync_prints_progress_and_a_kpi_summary(synced) -> None:
+    _, _, tmp, result = synced
+    assert "Checking the API" in result.stdout and "SMS campaigns" in result.stdout
+    assert "Voice campaigns" in result.stdout and "delivery" in result.stdout
+    assert (tmp / "published.duckdb").exists()
+
+
+def test_status_reports_runs_counts_rejects_and_reconciliation(synced) -> None:
+    _, env, _, _ = synced
+    result = _cli(env, "status")
+    assert result.returncode == 0, result.stderr
+    for section in ("Published copy", "Last ingest runs", "Row counts", "Rejected records",
+                    "Unreconciled final campaigns"):
+        assert section in result.stdout
+    assert "marts.fct_sms_messages" in result.stdout
+
+
+def test_query_formats(synced) -> None:
+    _, env, _, _ = synced
+    sql = "SELECT channel, count(*) AS campaigns FROM marts.dim_campaigns GROUP BY 1 ORDER BY 1"
+    table = _cli(env, "query", sql)
+    assert table.returncode == 0 and "channel" in table.stdout and "sms" in table.stdout
+    csv_out = _cli(env, "query", sql, "--format", "csv")
+    assert csv_out.stdout.splitlines() == ["channel,campaigns", "sms,4", "voice,2"]
+    as_json = json.loads(_cli(env, "query", sql, "--format", "json").stdout)
+    assert as_json == [{"channel": "sms", "campaigns": 4}, {"channel": "voice", "campaigns": 2}]
+    bad = _cli(env, "query", "SELECT * FROM marts.nope")
+    assert bad.returncode == 2 and "query failed" in bad.stderr
+
+
+def test_export_failed_recipients(synced) -> None:
+    server, env, tmp, _ = synced
+    campaign = server.account.campaigns("sms")[0].campaign_id
+    out = tmp / "failed.csv"
+    result = _cli(env, "export", "failed", "--campaign", campaign, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("recipient,status,fail_reason") and len(lines) > 1
+    xlsx = tmp / "failed.xlsx"
+    assert _cli(env, "export", "failed", "--campaign", campaign, "--format", "xlsx", "--out",
+                str(xlsx)).returncode == 0
+    sheet = load_workbook(xlsx).active
+    assert sheet.max_row == len(lines)
+    unknown = _cli(env, "export", "failed", "--campaign", "sms_camp_nope")
+    assert unknown.returncode == 2 and "unknown campaign" in unknown.stderr
+
+
+def test_backfill_by_campaign_and_by_date(synced) -> None:
+    server, env, _, _ = synced
+    campaign = server.account.campaigns("voice")[0].campaign_id
+    assert _cli(env, "backfill", "--campaign", campaign).returncode == 0
+    unknown = _cli(env, "backfill", "--campaign", "camp_nope")
+    assert unknown.returncode == 2 and "unknown campaign(s): camp_nope" in unknown.stderr
+    bad_date = _cli(env, "backfill", "--from", "2026-13-40")
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+    day = dt.datetime.fromtimestamp(LAST.start_at + 19800, dt.UTC).date().isoformat()
+    assert _cli(env, "backfill", "--from", day, "--to", day).returncode == 0
+
+
+def test_unreachable_api_and_wrong_credentials_fail_clearly(synced) -> None:
+    _, env, _, _ = synced
+    down = _cli({**env, "EXOTEL_BASE_URL": "http://127.0.0.1:9"}, "sync", timeout=120)
+    assert down.returncode == 1 and "cannot reach the API" in down.stderr
+    wrong = _cli({**env, "EXOTEL_API_TOKEN": "not-it"}, "sync", timeout=120)
+    assert wrong.returncode == 1 and "EXOTEL_API_TOKEN" in wrong.stderr
+    assert "not-it" not in wrong.stderr + wrong.stdout
+    missing = _cli({k: v for k, v in env.items() if k != "EXOTEL_API_KEY"} | {"HOME": "/tmp"},
+                   "sync", timeout=120)
+    assert missing.returncode == 2 and "EXOTEL_API_KEY is not set" in missing.stderr
+
+
+def test_status_without_a_published_copy_says_what_to_do(tmp_path) -> None:
+    result = _cli({**os.environ, "PUBLISHED_PATH": str(tmp_path / "none.duckdb")}, "status")
+    assert result.returncode == 2 and "campaign-analytics sync" in result.stderr
