@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean dev bench bench-quick
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The Dagster UI on the sandbox API, with run history in the project's .dagster_home/.
+DAGSTER_HOME := $(CURDIR)/.dagster_home
+SANDBOX_PORT ?= 8765
+dev: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@$(BIN)/campaign-analytics sandbox --port $(SANDBOX_PORT) > $(DAGSTER_HOME)/sandbox.log 2>&1 & \
+	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  EXOTEL_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) EXOTEL_ACCOUNT_SID=sandbox_account \
+	  EXOTEL_API_KEY=sandbox_key EXOTEL_API_TOKEN=sandbox_token EXOTEL_RATE_LIMIT_PER_MINUTE=0 \
+	  DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -227,3 +227,26 @@ def test_unreachable_api_and_wrong_credentials_fail_clearly(synced) -> None:
 def test_status_without_a_published_copy_says_what_to_do(tmp_path) -> None:
     result = _cli({**os.environ, "PUBLISHED_PATH": str(tmp_path / "none.duckdb")}, "status")
     assert result.returncode == 2 and "campaign-analytics sync" in result.stderr
+
+
+def test_every_readme_sql_example_runs_on_the_published_copy(synced) -> None:
+    import re
+
+    _, _, tmp, _ = synced
+    blocks = re.findall(r"```sql\n(.*?)```", Path("README.md").read_text(), flags=re.S)
+    assert len(blocks) >= 4
+    con = duckdb.connect(str(tmp / "published.duckdb"), read_only=True)
+    try:
+        for sql in blocks:
+            assert con.execute(sql).fetchall(), sql  # runs, and returns rows
+    finally:
+        con.close()
+
+
+def test_the_readme_mart_reference_is_generated_from_the_dbt_docs() -> None:
+    result = subprocess.run([sys.executable, "scripts/mart_reference.py", "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    readme = Path("README.md").read_text()
+    for mart in ("fct_sms_messages", "voice_campaign_performance", "failed_recipients"):
+        assert f"### `marts.{mart}`" in readme
