@@ -1,0 +1,340 @@
+"""The project's benchmark: speed, memory and growth of the pipeline against its ceiling.
+
+    python -m bench.run              # full: ~10M SMS messages, ~2M call attempts over 30 days
+    python -m bench.run --quick      # ~1M SMS messages, ~200k call attempts, for development
+
+Stages, each in a child process of its own (so its peak resident memory is its own), repeated
+`--runs` times; the report gives medians:
+  ceiling    the client fetching and JSON-parsing every page, nothing else
+  ingest     fetch + validate + load into `raw`, into an empty warehouse
+  transform  a full `dbt build` over that raw data (marts dropped first)
+  publish    the read-only copy for readers
+  readers    each README example query on the published copy (median of 20)
+  daily      day 31's run on a warehouse holding 30 days, versus the same campaigns into an
+             empty warehouse: the ratio shows whether a daily run grows with history
+Results go to BENCHMARKS.md and bench/results-<scale>.json (machine-readable, comparable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import SANDBOX_CREDENTIALS, peak_rss_mib, sandbox_process
+
+ROOT = Path(__file__).resolve().parent.parent
+START = dt.date(2026, 1, 1)
+DAYS = 31  # 30 days of history, and day 31 for the daily-growth stage
+SCALES = {
+    # Sizes are log-uniform between min and max (mean (max-min)/ln(max/min)).
+    "full": {"sms_campaigns": 66, "sms_messages": "20000:500000",
+             "voice_campaigns": 20, "voice_contacts": "10000:200000"},
+    "quick": {"sms_campaigns": 31, "sms_messages": "5000:100000",
+              "voice_campaigns": 10, "voice_contacts": "2000:40000"},
+}
+
+
+def _day_end(day: int) -> str:
+    """The instant day `day` of the account (1-based) ends, in IST, for the sandbox's clock."""
+    moment = dt.datetime.combine(START + dt.timedelta(days=day), dt.time(0, 0),
+                                 tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    return moment.isoformat()
+
+
+# ---- stages (each runs in its own process) ----------------------------------------------
+
+def _resources(url: str, warehouse: Path, published: Path | None = None) -> dict[str, Any]:
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
+    from orchestration.defs.warehouse_models.project import DBT_EXECUTABLE, dbt_project
+
+    return {
+        "exotel": ExotelApiResource(base_url=url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0),
+        "warehouse": WarehouseResource(path=str(warehouse),
+                                       published_path=str(published or warehouse.with_name(
+                                           "published.duckdb"))),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+    }
+
+
+def stage_ceiling(url: str) -> dict[str, Any]:
+    from orchestration.lib.exotel import ExotelClient
+
+    records = 0
+    started = time.perf_counter()
+    with ExotelClient(url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0) as client:
+        for campaign in client.iter_sms_campaigns():
+            for page in client.iter_sms_detail_pages(campaign["id"]):
+                records += len(page.records)
+        for campaign in client.iter_voice_campaigns():
+            for page in client.iter_call_detail_pages(campaign["id"]):
+                records += len(page.records)
+    return {"seconds": time.perf_counter() - started, "records": records}
+
+
+def _materialize(assets: list, url: str, warehouse: Path, config: dict | None = None) -> Any:
+    import dagster as dg
+
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if config is not None:
+        run_config["ops"] = {n: {"config": config} for n in ("voice_ingest", "sms_ingest")}
+    result = dg.materialize(assets, resources=_resources(url, warehouse), run_config=run_config,
+                            raise_on_error=False)
+    if not result.success:
+        raise SystemExit(f"the run failed: {[e.message for e in result.all_events][-5:]}")
+    return result
+
+
+def stage_ingest(url: str, warehouse: Path) -> dict[str, Any]:
+    from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
+
+    started = time.perf_counter()
+    result = _materialize([voice_ingest, sms_ingest], url, warehouse)
+    seconds = time.perf_counter() - started
+    records = sum(
+        e.event_specific_data.materialization.metadata["records"].value
+        for e in result.get_asset_materialization_events()
+        if "records" in e.event_specific_data.materialization.metadata
+    )
+    return {"seconds": seconds, "records": records}
+
+
+def stage_transform(url: str, warehouse: Path) -> dict[str, Any]:
+    import duckdb
+
+    from orchestration.defs.warehouse_models.assets import warehouse_models
+
+    con = duckdb.connect(str(warehouse))  # a full build: drop what an earlier build made
+    for schema in ("marts", "intermediate", "staging"):
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    con.close()
+    started = time.perf_counter()
+    _materialize([warehouse_models], url, warehouse)
+    seconds = time.perf_counter() - started
+    con = duckdb.connect(str(warehouse), read_only=True)
+    messages = con.execute("SELECT count(*) FROM marts.fct_sms_messages").fetchall()[0][0]
+    con.close()
+    return {"seconds": seconds, "messages": messages}
+
+
+def stage_publish(warehouse: Path) -> dict[str, Any]:
+    from orchestration.lib.publish import publish
+
+    started = time.perf_counter()
+    publish(warehouse, warehouse.with_name("published.duckdb"))
+    return {"seconds": time.perf_counter() - started}
+
+
+def readme_queries() -> list[str]:
+    return re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+
+
+def stage_readers(published: Path, repeats: int = 20) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect(str(published), read_only=True)
+    medians = {}
+    for number, sql in enumerate(readme_queries(), start=1):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            con.execute(sql).fetchall()
+            times.append((time.perf_counter() - started) * 1000)
+        medians[f"query_{number}"] = statistics.median(times)
+    con.close()
+    return {"median_ms": medians, "max_median_ms": max(medians.values())}
+
+
+def stage_daily(url: str, warehouse: Path, mode: str, campaigns: list[str]) -> dict[str, Any]:
+    """`history`: a daily run on `warehouse`; `empty`: the same campaigns into an empty one."""
+    import duckdb
+
+    from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
+    from orchestration.defs.operations.assets import published_marts
+    from orchestration.defs.warehouse_models.assets import warehouse_models
+
+    config = {"campaign_ids": campaigns} if mode == "empty" else {}
+    started = time.perf_counter()
+    result = _materialize([voice_ingest, sms_ingest, warehouse_models, published_marts], url,
+                          warehouse, config)
+    seconds = time.perf_counter() - started
+    con = duckdb.connect(str(warehouse), read_only=True)
+    pulled = [c for (c,) in con.execute(
+        "SELECT campaign_id FROM raw.campaign_pulls WHERE run_id = ?", [result.run_id]
+    ).fetchall()]
+    records = con.execute("SELECT coalesce(sum(records), 0) FROM raw.campaign_pulls "
+                          "WHERE run_id = ?", [result.run_id]).fetchall()[0][0]
+    con.close()
+    return {"seconds": seconds, "campaigns": pulled, "records": records}
+
+
+STAGES = {"ceiling", "ingest", "transform", "publish", "readers", "daily"}
+
+
+def child(stage: str, **kwargs: Any) -> dict[str, Any]:
+    """Run one stage in a fresh process; return its result with its peak memory."""
+    output = subprocess.run(  # noqa: S603 - this very module
+        [sys.executable, "-m", "bench.run", "--stage", stage, "--args", json.dumps(kwargs)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_stage(stage: str, args: dict[str, Any]) -> dict[str, Any]:
+    path = Path(args["warehouse"]) if "warehouse" in args else None
+    if stage == "ceiling":
+        result = stage_ceiling(args["url"])
+    elif stage == "ingest":
+        result = stage_ingest(args["url"], path)
+    elif stage == "transform":
+        result = stage_transform(args["url"], path)
+    elif stage == "publish":
+        result = stage_publish(path)
+    elif stage == "readers":
+        result = stage_readers(Path(args["published"]))
+    else:
+        result = stage_daily(args["url"], path, args["mode"], args.get("campaigns", []))
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # dbt's process
+    return {**result, "peak_rss_mib": max(peak_rss_mib(), children)}
+
+
+# ---- orchestration of a benchmark run ---------------------------------------------------
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def benchmark(scale: str, runs: int) -> dict[str, Any]:
+    shape = SCALES[scale]
+    sandbox_args = [
+        "--seed", "2026", "--sms-campaigns", str(shape["sms_campaigns"]),
+        "--sms-messages", shape["sms_messages"], "--voice-campaigns",
+        str(shape["voice_campaigns"]), "--voice-contacts", shape["voice_contacts"],
+        "--from", START.isoformat(), "--to", (START + dt.timedelta(days=DAYS)).isoformat(),
+    ]
+    stages: dict[str, list[dict[str, Any]]] = {s: [] for s in STAGES - {"daily"}}
+    daily: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, sandbox_process(
+        *sandbox_args, "--now", _day_end(DAYS - 1)  # 30 days: day 31's campaigns not yet run
+    ) as url:
+        for number in range(1, runs + 1):
+            warehouse = Path(tmp) / f"run{number}" / "warehouse.duckdb"
+            warehouse.parent.mkdir()
+            log(f"run {number}/{runs}: ceiling")
+            stages["ceiling"].append(child("ceiling", url=url))
+            log(f"  {stages['ceiling'][-1]}")
+            log(f"run {number}/{runs}: ingest")
+            stages["ingest"].append(child("ingest", url=url, warehouse=str(warehouse)))
+            log(f"  {stages['ingest'][-1]}")
+            log(f"run {number}/{runs}: transform")
+            stages["transform"].append(child("transform", url=url, warehouse=str(warehouse)))
+            log(f"  {stages['transform'][-1]}")
+            stages["publish"].append(child("publish", warehouse=str(warehouse)))
+            stages["readers"].append(child(
+                "readers", published=str(warehouse.with_name("published.duckdb"))))
+            log(f"  publish {stages['publish'][-1]}, readers {stages['readers'][-1]}")
+            # Daily growth: move the clock to the end of day 31 on a copy of this warehouse.
+            history = Path(tmp) / f"run{number}" / "history" / "warehouse.duckdb"
+            history.parent.mkdir()
+            shutil.copy(warehouse, history)
+            httpx.post(f"{url}/_sandbox/clock", json={"now": _day_end(DAYS)}).raise_for_status()
+            try:
+                log(f"run {number}/{runs}: daily run on 30 days of history")
+                grown = child("daily", url=url, warehouse=str(history), mode="history")
+                empty = Path(tmp) / f"run{number}" / "empty" / "warehouse.duckdb"
+                empty.parent.mkdir()
+                log(f"run {number}/{runs}: the same campaigns into an empty warehouse")
+                fresh = child("daily", url=url, warehouse=str(empty), mode="empty",
+                              campaigns=grown["campaigns"])
+            finally:
+                httpx.post(f"{url}/_sandbox/clock",
+                           json={"now": _day_end(DAYS - 1)}).raise_for_status()
+            daily.append({"history_seconds": grown["seconds"], "empty_seconds": fresh["seconds"],
+                          "ratio": grown["seconds"] / fresh["seconds"],
+                          "campaigns": len(grown["campaigns"]), "records": grown["records"],
+                          "history_peak_rss_mib": grown["peak_rss_mib"]})
+            log(f"  daily {daily[-1]}")
+            shutil.rmtree(warehouse.parent)
+    ceiling_rate = _median([{"r": r["records"] / r["seconds"]} for r in stages["ceiling"]], "r")
+    ingest_rate = _median([{"r": r["records"] / r["seconds"]} for r in stages["ingest"]], "r")
+    summary = {
+        "records": stages["ingest"][0]["records"],
+        "sms_messages": stages["transform"][0]["messages"],
+        "ceiling_records_per_second": ceiling_rate,
+        "ingest_records_per_second": ingest_rate,
+        "ingest_to_ceiling": ingest_rate / ceiling_rate,
+        "ingest_seconds": _median(stages["ingest"], "seconds"),
+        "transform_seconds": _median(stages["transform"], "seconds"),
+        "publish_seconds": _median(stages["publish"], "seconds"),
+        "readers_max_median_ms": _median(stages["readers"], "max_median_ms"),
+        "daily_history_seconds": _median(daily, "history_seconds"),
+        "daily_empty_seconds": _median(daily, "empty_seconds"),
+        "daily_growth_ratio": _median(daily, "ratio"),
+        "peak_rss_mib": {s: _median(stages[s], "peak_rss_mib") for s in stages},
+    }
+    return {"scale": scale, "runs": runs, "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+            "machine": machine(), "summary": summary, "stages": stages, "daily": daily}
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    memory = next((int(line.split()[1]) // 1024 // 1024 for line in
+                   Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), None)
+    import os
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": memory,
+        "python": platform.python_version(),
+        "versions": {p: metadata.version(p) for p in
+                     ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "pandas", "pandera",
+                      "pyarrow", "httpx", "orjson")},
+    }
+
+
+def log(text: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {text}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="~1M messages instead of ~10M")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
+    parser.add_argument("--args", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(run_stage(args.stage, json.loads(args.args))))
+        return
+    scale = "quick" if args.quick else "full"
+    results = benchmark(scale, args.runs)
+    out = ROOT / "bench" / f"results-{scale}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    from bench.report import write_report
+
+    write_report()
+    log(f"wrote {out} and BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
