@@ -32,6 +32,13 @@ dev: $(STAMP)
 	  EXOTEL_API_KEY=sandbox_key EXOTEL_API_TOKEN=sandbox_token EXOTEL_RATE_LIMIT_PER_MINUTE=0 \
 	  DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions
 
+# Benchmarks (scripts, not tests): results in BENCHMARKS.md and bench/results-<scale>.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
