@@ -50,8 +50,13 @@ class BatchLoader:
         run_id: str,
         loaded_at: dt.datetime,
         workdir: Path,
+        unit_column: str | None = None,
     ) -> None:
         self.con = con
+        # What the campaign's stats count (messages, or contacts): collected batch by batch,
+        # loaded and quarantined alike, so reconciling never scans the whole raw table.
+        self.unit_column = unit_column
+        self.units_table = f"_units_{entity.name}"
         self.entity = entity
         self.campaign_id = campaign_id
         self.run_id = run_id
@@ -108,8 +113,23 @@ class BatchLoader:
             with contextlib.suppress(duckdb.Error):
                 self.con.unregister("_reasons")
         total = self.con.execute("SELECT count(*) FROM _batch").fetchall()[0][0]
+        if self.unit_column:
+            self.con.execute(
+                f"INSERT INTO {self.units_table} SELECT {self.unit_column} FROM _batch"
+                if self.next_seq else
+                f"CREATE OR REPLACE TEMP TABLE {self.units_table} AS "
+                f"SELECT {self.unit_column} AS unit FROM _batch"
+            )
         self.next_seq += total
         return BatchResult(loaded=int(inserted), rejected=rejected)
+
+    def distinct_units(self) -> int:
+        """Distinct units seen so far (a missing unit counts once per record)."""
+        if not self.unit_column or not self.next_seq:
+            return 0
+        return int(self.con.execute(
+            f"SELECT count(DISTINCT unit) + count(*) FILTER (WHERE unit IS NULL) "
+            f"FROM {self.units_table}").fetchall()[0][0])
 
     def _validate(self) -> pd.DataFrame:
         frame = (

@@ -43,24 +43,10 @@ class Channel:
     get_campaign: Callable[[ExotelClient, str], dict[str, Any]]
     detail_pages: Callable[[ExotelClient, str], Iterator[Page]]
 
-    def detail_count_sql(self) -> str:
-        """Distinct units the stats count (messages; contacts for voice) in one pull.
-
-        Quarantined records were pulled too, so they count: by their unit when they have one,
-        one each when it is missing.
-        """
-        column, key = ("to_number", "to") if self.name == "voice" else ("sms_sid", "sms_sid")
-        return f"""
-            WITH units AS (
-                SELECT {column} AS unit FROM {self.detail_entity.table}
-                WHERE campaign_id = $campaign AND run_id = $run
-                UNION ALL
-                SELECT record_json->>'{key}' FROM raw.rejected_records
-                WHERE entity = '{self.detail_entity.name}' AND campaign_id = $campaign
-                  AND run_id = $run
-            )
-            SELECT count(DISTINCT unit) + count(*) FILTER (WHERE unit IS NULL) FROM units
-        """
+    @property
+    def unit_column(self) -> str:
+        """What the campaign's stats count: messages, or (voice) contacts."""
+        return "to_number" if self.name == "voice" else "sms_sid"
 
 
 VOICE = Channel(
@@ -145,7 +131,8 @@ def pull_campaign(
             pull.campaign_rejected = True
             con.commit()
             return pull
-        details = BatchLoader(con, channel.detail_entity, **options)
+        details = BatchLoader(con, channel.detail_entity, unit_column=channel.unit_column,
+                              **options)
         pull.details = BatchResult()
         batch: list[bytes] = []
         for lines in prefetch(channel.detail_pages(client, campaign_id), depth=2 * batch_pages,
@@ -166,9 +153,7 @@ def pull_campaign(
         stats = record.get("stats") if isinstance(record.get("stats"), dict) else {}
         reported = stats.get(channel.total_stat)
         pull.reported_total = reported if isinstance(reported, int) else None
-        pull.detail_total = int(con.execute(
-            channel.detail_count_sql(), {"campaign": campaign_id, "run": run_id}
-        ).fetchall()[0][0])
+        pull.detail_total = details.distinct_units()
         pull.seconds = time.monotonic() - started
         con.execute(
             "INSERT INTO raw.campaign_pulls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
