@@ -18,3 +18,13 @@
 {% macro dlr_finalization_hours() -%}
     {{ env_var("DLR_FINALIZATION_HOURS", "72") }}
 {%- endmacro %}
+
+{#- The campaigns an incremental fact must re-derive: those with raw rows loaded since the
+    fact's newest row (every campaign on a full build). -#}
+{% macro campaigns_with_new_raw_rows(raw_relation) -%}
+    select distinct campaign_id
+    from {{ raw_relation }}
+    {% if is_incremental() %}
+    where loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
+    {% endif %}
+{%- endmacro %}

@@ -8,11 +8,7 @@
 ) }}
 
 with changed_campaigns as (
-    select distinct campaign_id
-    from {{ source('raw', 'sms_messages') }}
-    {% if is_incremental() %}
-    where loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
-    {% endif %}
+    {{ campaigns_with_new_raw_rows(source('raw', 'sms_messages')) }}
 ),
 
 messages as (
