@@ -22,15 +22,11 @@ from bench.common import SANDBOX_CREDENTIALS, peak_rss_mib, sandbox_process
 
 def ceiling(url: str) -> dict[str, float]:
     from orchestration.lib.exotel import ExotelClient
+    from orchestration.lib.exotel.walk import walk_account
 
-    started = time.perf_counter()
-    records = 0
     with ExotelClient(url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0) as client:
-        for campaign in client.iter_sms_campaigns():
-            for page in client.iter_sms_detail_pages(campaign["id"]):
-                records += len(page.records)
-    seconds = time.perf_counter() - started
-    return {"records": records, "seconds": seconds, "peak_rss_mib": peak_rss_mib()}
+        walk = walk_account(client)
+    return {"records": walk.records, "seconds": walk.seconds, "peak_rss_mib": peak_rss_mib()}
 
 
 def ingest(url: str, warehouse: str) -> dict[str, float]:

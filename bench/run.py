@@ -77,17 +77,11 @@ def _resources(url: str, warehouse: Path, published: Path | None = None) -> dict
 
 def stage_ceiling(url: str) -> dict[str, Any]:
     from orchestration.lib.exotel import ExotelClient
+    from orchestration.lib.exotel.walk import walk_account
 
-    records = 0
-    started = time.perf_counter()
     with ExotelClient(url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0) as client:
-        for campaign in client.iter_sms_campaigns():
-            for page in client.iter_sms_detail_pages(campaign["id"]):
-                records += len(page.records)
-        for campaign in client.iter_voice_campaigns():
-            for page in client.iter_call_detail_pages(campaign["id"]):
-                records += len(page.records)
-    return {"seconds": time.perf_counter() - started, "records": records}
+        walk = walk_account(client)
+    return {"seconds": walk.seconds, "records": walk.records}
 
 
 def _materialize(assets: list, url: str, warehouse: Path, config: dict | None = None) -> Any:

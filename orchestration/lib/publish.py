@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.warehouse import sql_string
+
 PHONE_COLUMNS = frozenset({"recipient_number", "contact_number"})
 UNMASKED_TABLES = frozenset({"failed_recipients"})
 
@@ -55,10 +57,6 @@ def _masked(column: str) -> str:
     )
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def publish(
     warehouse: Path, published: Path, *, phone_numbers: str = "masked", run_id: str = ""
 ) -> PublishResult:
@@ -73,7 +71,7 @@ def publish(
     con = duckdb.connect(str(staging))
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH {_sql_string(str(warehouse.resolve()))} AS src (READ_ONLY)")
+        con.execute(f"ATTACH {sql_string(str(warehouse.resolve()))} AS src (READ_ONLY)")
         con.execute("CREATE SCHEMA marts")
         con.execute("CREATE SCHEMA ops")
         mart_tables = con.execute(

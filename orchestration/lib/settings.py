@@ -71,10 +71,6 @@ class Settings:
     publish_phone_numbers: str = "masked"
     daily_run_cron: str = DEFAULT_DAILY_RUN_CRON
 
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.account_timezone)
-
 
 def load_settings(
     environ: Mapping[str, str] | None = None,

@@ -72,6 +72,11 @@ CREATE TABLE IF NOT EXISTS raw.ingest_runs (
 """
 
 
+def sql_string(text: str) -> str:
+    """A SQL string literal (for paths and names DuckDB takes only as literals)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def connect(
     path: str | Path, *, read_only: bool = False, memory_limit: str | None = None
 ) -> duckdb.DuckDBPyConnection:

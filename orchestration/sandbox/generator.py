@@ -77,12 +77,6 @@ SENDER_IDS = ["EXOTL", "SHOPIN", "BNKALR", "HLTHCR", "TRVLIN"]
 EXOPHONES = ["08047094890", "08047112233", "02261234567", "+918047094890"]
 
 
-def format_ist(epoch_seconds: np.ndarray) -> np.ndarray:
-    """Epoch seconds → ISO 8601 strings in IST, e.g. `2024-02-15T10:05:32+05:30` (vectorised)."""
-    local = (epoch_seconds + IST_OFFSET_SECONDS).astype("datetime64[s]")
-    return np.char.add(np.datetime_as_string(local, unit="s"), IST_SUFFIX)
-
-
 def to_epoch(value: dt.datetime) -> int:
     if value.tzinfo is None:
         raise ValueError("datetimes given to the sandbox must carry a time zone")

@@ -64,11 +64,6 @@ N_OUTCOMES = len(SMS_OUTCOMES)
 SID_BASE = 10_000_000
 
 
-def _iso(epochs: np.ndarray) -> list[str]:
-    local = (epochs + IST_OFFSET_SECONDS).astype("datetime64[s]")
-    return np.datetime_as_string(local, unit="s").tolist()
-
-
 def _json_times(epochs: np.ndarray, shown: np.ndarray | None = None) -> list[str]:
     """Epoch seconds → quoted JSON timestamps in IST, `null` where not `shown`.
 

@@ -21,6 +21,7 @@ import pandera.pandas as pa
 
 from orchestration.defs.exotel.entities import Entity
 from orchestration.defs.exotel.schemas import failure_reasons
+from orchestration.lib.warehouse import sql_string
 
 
 @dataclass
@@ -32,10 +33,6 @@ class BatchResult:
         self.loaded += other.loaded
         self.rejected += other.rejected
         return self
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class BatchLoader:
@@ -70,8 +67,8 @@ class BatchLoader:
             return BatchResult()
         self.path.write_bytes(b"\n".join(lines))
         entity = self.entity
-        path = _sql_string(str(self.path))
-        columns = "{" + ", ".join(f"{_sql_string(k)}: {_sql_string(v)}"
+        path = sql_string(str(self.path))
+        columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}"
                                   for k, v in entity.read_columns.items()) + "}"
         typed = ", ".join(field.select_sql() for field in entity.fields)
         # Both readers scan the same file in order (DuckDB preserves insertion order), so the
