@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean dev bench bench-quick
+.PHONY: demo test lint install clean dev bench bench-quick browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/campaign-analytics demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The report tests open the HTML in Debian's Chromium (playwright drives it; no browser
+# download). Installed from Debian's packages when missing; needs root, as on CI.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the report tests ..."; \
+	  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
 # The Dagster UI on the sandbox API, with run history in the project's .dagster_home/.
 DAGSTER_HOME := $(CURDIR)/.dagster_home

@@ -8,6 +8,7 @@ Subcommands:
   status    last run, freshness, row counts, rejected records, unreconciled campaigns
   query     SQL against the published copy
   export    failed recipients of a campaign, as CSV or XLSX
+  report    offline HTML reports with charts: one campaign, or the account overview
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from orchestration.lib.readers import (
     run_query,
     write_xlsx,
 )
+from orchestration.lib.reports import write_campaign_report, write_overview
 from orchestration.lib.runner import PipelineError, preflight, run_pipeline
 from orchestration.lib.settings import ConfigError, Settings, load_settings
 from orchestration.sandbox.generator import AccountConfig
@@ -156,6 +158,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
         }, dotenv_path=None)
         _run(settings, None)
+        written = write_overview(settings.published_path)
+        print(f"\nReports (open in a browser, no network needed): {written.overview}")
     return EXIT_OK
 
 
@@ -267,6 +271,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    published = _published(args)
+    if args.campaign:
+        if args.start or args.end:
+            raise ConfigError("--from/--to apply to --overview, not to a campaign report")
+        path = write_campaign_report(published, args.campaign, args.out)
+        print(f"Wrote the report of {args.campaign} to {path}")
+        return EXIT_OK
+    start = args.start.date() if args.start else None
+    end = args.end.date() if args.end else None
+    if start and end and end < start:
+        raise ConfigError("--to must not be before --from")
+    written = write_overview(published, start=start, end=end, out=args.out,
+                             with_campaigns=not args.no_campaign_reports)
+    print(f"Wrote the overview to {written.overview}")
+    if written.campaigns:
+        print(f"  and {len(written.campaigns):,} campaign reports beside it "
+              f"({written.overview.parent})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="campaign-analytics",
@@ -316,6 +341,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="output file (default failed_<ID>.<format>)")
     export.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
     export.set_defaults(handler=cmd_export)
+
+    report = commands.add_parser(
+        "report", help="offline HTML report of a campaign, or the account overview",
+        description="Write one self-contained HTML file (charts inline, no network needed). "
+        "Default location: a reports/ folder beside the published copy.")
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--campaign", metavar="ID", help="one campaign's report")
+    which.add_argument("--overview", action="store_true",
+                       help="the account overview, plus the report of each campaign it lists")
+    report.add_argument("--from", dest="start", type=_date, metavar="DATE",
+                        help="overview: campaigns started on or after (YYYY-MM-DD, local)")
+    report.add_argument("--to", dest="end", type=_date, metavar="DATE",
+                        help="overview: campaigns started on or before (YYYY-MM-DD, local)")
+    report.add_argument("--no-campaign-reports", action="store_true",
+                        help="overview: skip writing the campaign reports it links to")
+    report.add_argument("--out", type=Path, help="output file")
+    report.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 

@@ -58,7 +58,8 @@ def _masked(column: str) -> str:
 
 
 def publish(
-    warehouse: Path, published: Path, *, phone_numbers: str = "masked", run_id: str = ""
+    warehouse: Path, published: Path, *, phone_numbers: str = "masked", run_id: str = "",
+    account_timezone: str = "Asia/Kolkata", finalization_hours: int = 72,
 ) -> PublishResult:
     """Copy the warehouse's marts (and operational summaries) to `published`, atomically."""
     if phone_numbers not in ("masked", "full"):
@@ -95,8 +96,10 @@ def publish(
         for name, query in OPS_QUERIES.items():
             con.execute(f"CREATE TABLE ops.{name} AS {query}")
         con.execute(
+            # Readers (reports) need the zone and receipt window the marts were built with.
             "CREATE TABLE ops.publish AS SELECT ?::TIMESTAMPTZ AS published_at, ? AS run_id, "
-            "? AS phone_numbers", [published_at, run_id, phone_numbers],
+            "? AS phone_numbers, ? AS account_timezone, ?::INTEGER AS dlr_finalization_hours",
+            [published_at, run_id, phone_numbers, account_timezone, finalization_hours],
         )
         con.execute("DETACH src")
         con.execute("CHECKPOINT")

@@ -65,7 +65,7 @@ def run_pipeline(
         sms_messages_freshness,
     )
     from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
-    from orchestration.defs.operations.assets import published_marts
+    from orchestration.defs.operations.assets import campaign_reports, published_marts
     from orchestration.defs.warehouse_models.assets import warehouse_models
     from orchestration.defs.warehouse_models.project import DBT_EXECUTABLE, dbt_project
 
@@ -93,7 +93,8 @@ def run_pipeline(
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = dg.materialize(
-        [voice_ingest, sms_ingest, warehouse_models, published_marts, call_attempts_freshness,
+        [voice_ingest, sms_ingest, warehouse_models, published_marts, campaign_reports,
+         call_attempts_freshness,
          sms_messages_freshness],
         resources=resources, run_config=run_config, instance=instance, raise_on_error=False,
     )

@@ -6,6 +6,7 @@ from orchestration.defs.exotel.assets import WRITER_POOL
 from orchestration.defs.exotel.resources import WarehouseResource
 from orchestration.defs.warehouse_models.assets import warehouse_models
 from orchestration.lib.publish import publish
+from orchestration.lib.reports import write_finalized_reports
 
 MART_KEYS = [key for key in warehouse_models.keys if key.path[0] == "marts"]
 
@@ -24,10 +25,36 @@ def published_marts(
 ) -> dg.MaterializeResult:
     settings = warehouse.settings()
     result = publish(settings.warehouse_path, settings.published_path,
-                     phone_numbers=settings.publish_phone_numbers, run_id=context.run.run_id)
+                     phone_numbers=settings.publish_phone_numbers, run_id=context.run.run_id,
+                     account_timezone=settings.account_timezone,
+                     finalization_hours=settings.dlr_finalization_hours)
     context.log.info("published %d tables to %s", len(result.tables), result.path)
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(result.path.resolve())),
         "phone_numbers": result.phone_numbers,
         "row_counts": dg.MetadataValue.json(result.tables),
+    })
+
+
+@dg.asset(
+    key=dg.AssetKey(["published", "reports"]),
+    deps=[published_marts],
+    group_name="published",
+    kinds={"html"},
+    description="Offline HTML reports beside the published copy (reports/): one per campaign "
+    "that became final (written once, its figures can no longer change) and a fresh account "
+    "overview linking to them.",
+)
+def campaign_reports(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    written = write_finalized_reports(settings.published_path)
+    context.log.info("wrote %d campaign reports and the overview %s", len(written.campaigns),
+                     written.overview)
+    return dg.MaterializeResult(metadata={
+        "overview": dg.MetadataValue.path(str(written.overview.resolve()))
+        if written.overview else "",
+        "campaign_reports_written": len(written.campaigns),
+        "campaigns": dg.MetadataValue.json(sorted(written.campaigns)),
     })

@@ -1,0 +1,347 @@
+"""The campaign report: what seeds 000-003's dashboards show for one campaign, as one page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from html import escape
+from zoneinfo import ZoneInfo
+
+from orchestration.lib.reports import page, svg
+from orchestration.lib.reports.campaign_data import (
+    SMS_LATENCY_BINS,
+    VOICE_DURATION_BINS,
+    CampaignData,
+    Timeline,
+)
+from orchestration.lib.reports.format import DASH, count, duration, local_time, pct, plural
+from orchestration.lib.reports.verdict import Verdict, failure_causes, judge
+
+GREEN, RED, ORANGE, GREY = "#16a34a", "#dc2626", "#f59e0b", "#9ca3af"
+BLUE, DARK_BLUE, PURPLE, BROWN = "#60a5fa", "#1d4ed8", "#8b5cf6", "#92400e"
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What every report of one publish shares."""
+
+    zone: ZoneInfo
+    generated_at: dt.datetime
+    source: str
+    finalization_hours: int
+    published_at: dt.datetime | None
+
+
+def report_filename(campaign_id: str) -> str:
+    return f"campaign-{campaign_id}.html"
+
+
+def render_campaign(report: CampaignData, ctx: ReportContext) -> str:
+    meta, verdict = report.meta, judge(report)
+    kind = "SMS" if report.channel == "sms" else "Voice"
+    body = [
+        f"<h1>{escape(meta['campaign_name'] or report.campaign_id)}</h1>",
+        f'<p class="sub">{kind} campaign report · {escape(report.campaign_id)}</p>',
+        page.summary(_summary_fields(report, ctx)),
+        _verdict_box(verdict),
+        _pending_note(report, ctx),
+        page.section("Key metrics", _cards(report) + _checks_table(verdict),
+                     section_id="metrics"),
+        page.section("Status breakdown", _status_chart(report), section_id="status"),
+        page.section("Timeline", _timeline_chart(report, ctx), section_id="timeline"),
+        page.section("When deliveries landed" if report.channel == "sms" else
+                     "When calls connected", _heatmap(report, ctx), section_id="heatmap"),
+        page.section("Error summary", _errors(report), section_id="errors"),
+    ]
+    if report.channel == "voice":
+        body.append(page.section("Retry funnel", _retry_funnel(report), section_id="retries"))
+    body.append(page.section(
+        "Delivery latency" if report.channel == "sms" else "Talk time of answered calls",
+        _latency(report), section_id="latency"))
+    if report.channel == "sms":
+        body.append(page.section("Delivered, soft and hard bounces", _bounces(report),
+                                 section_id="bounces"))
+    title = f"{meta['campaign_name']} · {kind} campaign report"
+    return page.document(title, "".join(body), generated_at=ctx.generated_at, zone=ctx.zone,
+                         source=ctx.source)
+
+
+def _summary_fields(report: CampaignData, ctx: ReportContext) -> list[tuple[str, str]]:
+    meta = report.meta
+    if report.channel == "sms":
+        kind = f"SMS · {meta['message_type'] or 'unspecified type'}"
+        sender = ("Sender ID", meta["sender_id"] or DASH)
+    else:
+        kind = "Voice (outbound calls)"
+        sender = ("Caller ID (ExoPhone)", meta["caller_id"] or DASH)
+    return [
+        ("Campaign", meta["campaign_name"] or DASH), ("Campaign ID", report.campaign_id),
+        ("Type", kind), sender, ("Status", meta["campaign_status"] or DASH),
+        ("Created", local_time(meta["created_at"], ctx.zone)),
+        ("Starts (scheduled)" if _not_started(report) else "Started",
+         local_time(meta["started_at"], ctx.zone)),
+        ("Ended", local_time(meta["ended_at"], ctx.zone)),
+        ("Data as of", local_time(meta["last_pulled_at"], ctx.zone)),
+    ]
+
+
+def _not_started(report: CampaignData) -> bool:
+    return report.meta["campaign_status"] in ("Created", "Scheduled")
+
+
+def _verdict_box(verdict: Verdict) -> str:
+    return (f'<div class="verdict {verdict.level.replace(" ", "-")}" id="verdict">'
+            f"<strong>{escape(verdict.level)}</strong><p>{escape(verdict.sentence)}</p></div>")
+
+
+def _pending_note(report: CampaignData, ctx: ReportContext) -> str:
+    meta, perf = report.meta, report.performance
+    if meta["is_final"]:
+        return ""
+    pending = perf.get("messages_pending" if report.channel == "sms" else "contacts_pending") or 0
+    what = (plural(pending, "message") + " still await a delivery receipt" if report.channel
+            == "sms" else plural(pending, "contact") + " may still be retried")
+    if _not_started(report):
+        text = (f"This campaign has not started yet (status {meta['campaign_status']}, "
+                f"scheduled for {local_time(meta['started_at'], ctx.zone)}): its figures "
+                "appear once sending begins.")
+    elif meta["ended_at"] is None or meta["campaign_status"] not in ("Completed", "Failed"):
+        text = (f"This campaign is still running (status {meta['campaign_status']}): the figures "
+                f"are a snapshot as of {local_time(meta['last_pulled_at'], ctx.zone)}; {what}.")
+    else:
+        until = meta["ended_at"] + dt.timedelta(hours=ctx.finalization_hours)
+        text = (f"Figures are not final yet: delivery receipts can arrive up to "
+                f"{ctx.finalization_hours} hours after a campaign ends, so until "
+                f"{local_time(until, ctx.zone)}. {what[0].upper()}{what[1:]}; the daily run "
+                "will update this report.")
+    return f'<p class="note" id="pending-note">{escape(text)}</p>'
+
+
+def _rate_of(value: float | None, what: str) -> str:
+    return DASH if value is None else f"{pct(value)} {what}"
+
+
+def _cards(report: CampaignData) -> str:
+    p = report.performance
+    if report.channel == "sms":
+        total = p.get("messages_total") or 0
+        share = (lambda n: n / total if total else None)  # noqa: E731 - a one-line helper
+        items = [
+            ("Total messages", count(total), "target audience"),
+            ("Submitted", count(p.get("messages_submitted")),
+             _rate_of(share(p.get("messages_submitted") or 0), "of total")),
+            ("Delivered", count(p.get("messages_delivered")),
+             _rate_of(p.get("delivery_rate"), "of submitted")),
+            ("Failed", count(p.get("messages_failed")),
+             _rate_of(p.get("failure_rate"), "of submitted")),
+            ("Rejected", count(p.get("messages_rejected")),
+             _rate_of(p.get("rejection_rate"), "of total")),
+            ("Pending", count(p.get("messages_pending")),
+             _rate_of(share(p.get("messages_pending") or 0), "of total")),
+            ("Effective reach", pct(p.get("effective_reach")), "delivered of total"),
+        ]
+    else:
+        contacts = p.get("contacts") or 0
+        share = (lambda n: n / contacts if contacts else None)  # noqa: E731
+        unanswered = (p.get("contacts_busy") or 0) + (p.get("contacts_no_answer") or 0)
+        items = [
+            ("Contacts", count(contacts), "in the campaign"),
+            ("Call attempts", count(p.get("attempts")),
+             DASH if not contacts else f"{(p.get('attempts') or 0) / contacts:.2f} per contact"),
+            ("Connected", count(p.get("contacts_connected")),
+             _rate_of(p.get("connect_rate"), "of contacts")),
+            ("Failed", count(p.get("contacts_failed")),
+             _rate_of(p.get("failure_rate"), "of contacts")),
+            ("Busy or no answer", count(unanswered), _rate_of(share(unanswered), "of contacts")),
+            ("Pending", count(p.get("contacts_pending")),
+             _rate_of(share(p.get("contacts_pending") or 0), "of contacts")),
+            ("Answer rate", pct(p.get("answer_rate")), "connected of rung"),
+        ]
+    return page.cards(items)
+
+
+def _checks_table(verdict: Verdict) -> str:
+    if not verdict.checks:
+        return ""
+    rows = [[(c.metric, None), (pct(c.value), None), (c.healthy, None),
+             ('<span class="ok">✓ healthy</span>' if c.ok else
+              '<span class="not-ok">✗ outside</span>' if c.ok is False else DASH, None)]
+            for c in verdict.checks]
+    rows = [[(escape(t) if i < 3 else t, k) for i, (t, k) in enumerate(r)] for r in rows]
+    return page.table(["Metric", "Value", "Healthy range (seeds)", "Assessment"], rows,
+                      numeric=[False, True, False, False], html_cells=True)
+
+
+def _status_chart(report: CampaignData) -> str:
+    p = report.performance
+    if report.channel == "sms":
+        slices = [
+            svg.Slice("Delivered", p.get("messages_delivered") or 0, GREEN),
+            svg.Slice("Failed", p.get("messages_failed") or 0, RED),
+            svg.Slice("Rejected", p.get("messages_rejected") or 0, ORANGE),
+            svg.Slice("Pending", p.get("messages_pending") or 0, GREY),
+        ]
+        total, noun = p.get("messages_total") or 0, "messages"
+    else:
+        slices = [
+            svg.Slice("Connected", p.get("contacts_connected") or 0, GREEN),
+            svg.Slice("No answer", p.get("contacts_no_answer") or 0, BLUE),
+            svg.Slice("Busy", p.get("contacts_busy") or 0, ORANGE),
+            svg.Slice("Failed", p.get("contacts_failed") or 0, RED),
+            svg.Slice("Canceled", p.get("contacts_canceled") or 0, BROWN),
+            svg.Slice("Pending", p.get("contacts_pending") or 0, GREY),
+        ]
+        total, noun = p.get("contacts") or 0, "contacts"
+    drawn = svg.donut(slices, center_value=count(total), center_label=noun,
+                      label=f"Status breakdown of {count(total)} {noun}")
+    caption = ("Each message at its latest status." if report.channel == "sms" else
+               "Each contact by the outcome of its last attempt, retries included.")
+    return page.chart("status", drawn, caption=caption,
+                      empty=f"No {noun} yet: there is no status to break down.")
+
+
+def _bucket_label(start: dt.datetime, width: int, zone: ZoneInfo, multi_day: bool) -> str:
+    local = start.astimezone(zone)
+    if width >= 86400:
+        return f"{local.day} {local:%b}"
+    if width < 60:
+        return f"{local:%H:%M:%S}"
+    return f"{local.day} {local:%b} {local:%H:%M}" if multi_day else f"{local:%H:%M}"
+
+
+def _timeline_chart(report: CampaignData, ctx: ReportContext) -> str:
+    timeline: Timeline | None = report.timeline
+    sms = report.channel == "sms"
+    names = ("Submitted", "Delivered") if sms else ("Call attempts", "Connected")
+    if timeline is None:
+        return page.chart("timeline", None, caption="", empty="Nothing sent yet: the timeline "
+                          "starts with the first " + ("submission." if sms else "call."))
+    days = {s.astimezone(ctx.zone).date() for s in timeline.starts}
+    labels = [_bucket_label(s, timeline.bucket_seconds, ctx.zone, len(days) > 1)
+              for s in timeline.starts]
+    width = duration(timeline.bucket_seconds)
+    drawn = svg.column_chart(
+        labels, [svg.Series(names[0], timeline.series["a"], BLUE),
+                 svg.Series(names[1], timeline.series["b"], GREEN)],
+        label=f"{names[0]} and {names[1].lower()} per {width}",
+        tick_every=max(1, math.ceil(len(labels) / 8)),
+        tips=[f"{local_time(s, ctx.zone)} (+{width})" for s in timeline.starts],
+    )
+    caption = (f"{names[0]} and {names[1].lower()} per {width}, by local time "
+               f"({ctx.zone.key}).")
+    if timeline.later:
+        caption += (f" {plural(timeline.later, 'later receipt')} arrived after the window shown,"
+                    f" the last {local_time(timeline.last_event, ctx.zone)}.")
+    return page.chart("timeline", drawn, caption=caption, empty="Nothing sent yet.")
+
+
+def _heatmap(report: CampaignData, ctx: ReportContext) -> str:
+    sms = report.channel == "sms"
+    unit = "delivered" if sms else "connected calls"
+    drawn = svg.heatmap(report.heatmap, rows=DAYS, unit=unit,
+                        label=f"{unit} by day of week and hour")
+    caption = (f"{'Delivered messages by the local hour their receipt arrived' if sms else 'Connected calls by the local hour they started'}"  # noqa: E501
+               f" ({ctx.zone.key}); darker cells carry more volume.")
+    return page.chart("heatmap", drawn, caption=caption,
+                      empty=f"No {unit} yet, so there is no time pattern to show.")
+
+
+def _errors(report: CampaignData) -> str:
+    causes = failure_causes(report)
+    sms = report.channel == "sms"
+    noun = "failures and rejections" if sms else "unreached contacts"
+    total = sum(c.failures for c in causes)
+    drawn = svg.horizontal_bars(
+        [(c.label, c.failures, f"{count(c.failures)} · {pct(c.share)}") for c in causes],
+        color=RED, label=f"{noun} by cause")
+    volume = report.performance.get("messages_total" if sms else "contacts") or 0
+    if not volume:
+        empty = f"No {'messages' if sms else 'calls'} yet, so no failures to summarise."
+    elif sms:
+        empty = ("No failures or rejections: every message that reached a final status was "
+                 "delivered.")
+    else:
+        empty = "No unreached contacts: every contact dialled connected."
+    out = page.chart("errors", drawn, caption=f"{count(total)} {noun}, largest cause first.",
+                     empty=empty)
+    if causes:
+        rows = [[(c.label, None),
+                 (", ".join(f"{code} ({count(n)})" for code, n in c.codes), None),
+                 (count(c.failures), None), (pct(c.share), None), (c.action, None)]
+                for c in causes]
+        out += page.table(["Category" if sms else "Final status", "Codes", "Count", "Share",
+                           "Recommended action"], rows,
+                          numeric=[False, False, True, True, False], table_id="error-table")
+    return out
+
+
+def _attempt_name(number: int) -> str:
+    if number == 1:
+        return "1st attempt"
+    retry = number - 1
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(retry if retry < 20 else retry % 10, "th")
+    return f"{retry}{suffix} retry"
+
+
+def _retry_funnel(report: CampaignData) -> str:
+    rows = report.retry
+    drawn = svg.column_chart(
+        [_attempt_name(r["attempt_number"]) for r in rows],
+        [svg.Series("Contacts attempted", [r["contacts_attempted"] for r in rows], BLUE),
+         svg.Series("Connected", [r["contacts_connected"] for r in rows], GREEN)],
+        label="Retry funnel", rate_line=[r["cumulative_connect_rate"] for r in rows],
+        rate_name="cumulative connect rate")
+    out = page.chart("retry-funnel", drawn,
+                     caption="Contacts reached at each attempt (seed 001's table); the line is "
+                     "the share of all contacts connected so far.",
+                     empty="No calls yet, so no attempt to compare.")
+    if rows:
+        table_rows = [[(_attempt_name(r["attempt_number"]), None),
+                       (count(r["contacts_attempted"]), None),
+                       (count(r["contacts_connected"]), None), (pct(r["connect_rate"]), None),
+                       (pct(r["cumulative_connect_rate"]), None),
+                       ("yes" if r["is_cost_effective"] else "no — below 10%", None)]
+                      for r in rows]
+        out += page.table(["Attempt", "Contacts", "Connected", "Connect rate", "Cumulative",
+                           "Worth it?"], table_rows,
+                          numeric=[False, True, True, True, True, False])
+    return out
+
+
+def _latency(report: CampaignData) -> str:
+    sms = report.channel == "sms"
+    bins = SMS_LATENCY_BINS if sms else VOICE_DURATION_BINS
+    edges = [low for low, _ in bins]
+    markers: dict[int, str] = {}
+    for name, value in (("p50", report.latency_p50), ("p90", report.latency_p90)):
+        if value is not None:
+            index = max(i for i, low in enumerate(edges) if value >= low)
+            markers[index] = f"{markers[index]} · {name}" if index in markers else name
+    noun = "delivered messages" if sms else "answered calls"
+    drawn = svg.column_chart(
+        [label for _, label in bins],
+        [svg.Series("Delivered messages" if sms else "Answered calls", report.latency_bins,
+                    DARK_BLUE)],
+        label="Delivery latency" if sms else "Talk time", markers=markers)
+    what = "from submission to delivery receipt" if sms else "of answered calls"
+    caption = (f"Time {what}: median (p50) {duration(report.latency_p50)}, "
+               f"90th percentile (p90) {duration(report.latency_p90)}.")
+    return page.chart("latency", drawn, caption=caption, empty=f"No {noun} yet.")
+
+
+def _bounces(report: CampaignData) -> str:
+    p = report.performance
+    parts = [
+        svg.Slice("Delivered", p.get("messages_delivered") or 0, GREEN),
+        svg.Slice("Soft bounces", p.get("soft_bounces") or 0, ORANGE),
+        svg.Slice("Hard bounces", p.get("hard_bounces") or 0, RED),
+        svg.Slice("Rejected before sending", p.get("messages_rejected") or 0, PURPLE),
+        svg.Slice("Processing", p.get("messages_pending") or 0, GREY),
+    ]
+    drawn = svg.stacked_bar(parts, label="Delivered, soft and hard bounces")
+    caption = ("Soft bounces are temporary failures (operator trouble, handset off, expired "
+               "after the 72-hour validity); hard bounces are permanent (invalid number, DND). "
+               f"Soft {count(p.get('soft_bounces'))}, hard {count(p.get('hard_bounces'))}.")
+    return page.chart("bounces", drawn, caption=caption, empty="No messages yet.")
