@@ -137,6 +137,15 @@ def stage_publish(warehouse: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started}
 
 
+def stage_reports(published: Path) -> dict[str, Any]:
+    """The report of every final campaign and the overview, as a first daily run writes them."""
+    from orchestration.lib.reports import write_finalized_reports
+
+    started = time.perf_counter()
+    written = write_finalized_reports(published)
+    return {"seconds": time.perf_counter() - started, "campaign_reports": len(written.campaigns)}
+
+
 def readme_queries() -> list[str]:
     return re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
 
@@ -162,13 +171,13 @@ def stage_daily(url: str, warehouse: Path, mode: str, campaigns: list[str]) -> d
     import duckdb
 
     from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
-    from orchestration.defs.operations.assets import published_marts
+    from orchestration.defs.operations.assets import campaign_reports, published_marts
     from orchestration.defs.warehouse_models.assets import warehouse_models
 
     config = {"campaign_ids": campaigns} if mode == "empty" else {}
     started = time.perf_counter()
-    result = _materialize([voice_ingest, sms_ingest, warehouse_models, published_marts], url,
-                          warehouse, config)
+    result = _materialize([voice_ingest, sms_ingest, warehouse_models, published_marts,
+                           campaign_reports], url, warehouse, config)
     seconds = time.perf_counter() - started
     con = duckdb.connect(str(warehouse), read_only=True)
     pulled = [c for (c,) in con.execute(
@@ -180,7 +189,7 @@ def stage_daily(url: str, warehouse: Path, mode: str, campaigns: list[str]) -> d
     return {"seconds": seconds, "campaigns": pulled, "records": records}
 
 
-STAGES = {"ceiling", "ingest", "transform", "publish", "readers", "daily"}
+STAGES = {"ceiling", "ingest", "transform", "publish", "reports", "readers", "daily"}
 
 
 def child(stage: str, **kwargs: Any) -> dict[str, Any]:
@@ -202,6 +211,8 @@ def run_stage(stage: str, args: dict[str, Any]) -> dict[str, Any]:
         result = stage_transform(args["url"], path)
     elif stage == "publish":
         result = stage_publish(path)
+    elif stage == "reports":
+        result = stage_reports(Path(args["published"]))
     elif stage == "readers":
         result = stage_readers(Path(args["published"]))
     else:
@@ -218,14 +229,18 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def benchmark(scale: str, runs: int) -> dict[str, Any]:
+def sandbox_arguments(scale: str) -> list[str]:
     shape = SCALES[scale]
-    sandbox_args = [
+    return [
         "--seed", "2026", "--sms-campaigns", str(shape["sms_campaigns"]),
         "--sms-messages", shape["sms_messages"], "--voice-campaigns",
         str(shape["voice_campaigns"]), "--voice-contacts", shape["voice_contacts"],
         "--from", START.isoformat(), "--to", (START + dt.timedelta(days=DAYS)).isoformat(),
     ]
+
+
+def benchmark(scale: str, runs: int) -> dict[str, Any]:
+    sandbox_args = sandbox_arguments(scale)
     stages: dict[str, list[dict[str, Any]]] = {s: [] for s in STAGES - {"daily"}}
     daily: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, sandbox_process(
@@ -246,11 +261,17 @@ def benchmark(scale: str, runs: int) -> dict[str, Any]:
             stages["publish"].append(child("publish", warehouse=str(warehouse)))
             stages["readers"].append(child(
                 "readers", published=str(warehouse.with_name("published.duckdb"))))
-            log(f"  publish {stages['publish'][-1]}, readers {stages['readers'][-1]}")
+            stages["reports"].append(child(
+                "reports", published=str(warehouse.with_name("published.duckdb"))))
+            log(f"  publish {stages['publish'][-1]}, readers {stages['readers'][-1]}, "
+                f"reports {stages['reports'][-1]}")
             # Daily growth: move the clock to the end of day 31 on a copy of this warehouse.
             history = Path(tmp) / f"run{number}" / "history" / "warehouse.duckdb"
             history.parent.mkdir()
             shutil.copy(warehouse, history)
+            # The reports of the 30 days exist, as after yesterday's run: day 31 writes only
+            # the campaigns it finalizes.
+            shutil.copytree(warehouse.with_name("reports"), history.with_name("reports"))
             httpx.post(f"{url}/_sandbox/clock", json={"now": _day_end(DAYS)}).raise_for_status()
             try:
                 log(f"run {number}/{runs}: daily run on 30 days of history")
@@ -280,6 +301,8 @@ def benchmark(scale: str, runs: int) -> dict[str, Any]:
         "ingest_seconds": _median(stages["ingest"], "seconds"),
         "transform_seconds": _median(stages["transform"], "seconds"),
         "publish_seconds": _median(stages["publish"], "seconds"),
+        "reports_seconds": _median(stages["reports"], "seconds"),
+        "campaign_reports": stages["reports"][0]["campaign_reports"],
         "readers_max_median_ms": _median(stages["readers"], "max_median_ms"),
         "daily_history_seconds": _median(daily, "history_seconds"),
         "daily_empty_seconds": _median(daily, "empty_seconds"),
