@@ -4,7 +4,8 @@ versus the same campaigns in an empty warehouse.
     python -m bench.profile_daily --scale full --work /tmp/profile   # keeps the 30-day warehouse
 
 The 30-day warehouse is built once in `--work` (ingest + dbt build + publish + reports) and
-reused by later calls; each call profiles a fresh copy of it.
+reused by later calls (`--rebuild-models` after changing the dbt models); each call profiles
+a fresh copy of it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bench.run import (
     DAYS,
     ROOT,
     _day_end,
-    _materialize,
+    _resources,
     sandbox_arguments,
     stage_ingest,
     stage_publish,
@@ -40,36 +41,37 @@ def _dbt_timings() -> list[dict[str, Any]]:
     return [{"node": r["unique_id"], "seconds": r["execution_time"]} for r in data["results"]]
 
 
-def _steps(result: Any) -> dict[str, float]:
-    """Wall seconds per step, from the step start and success events."""
-    started: dict[str, float] = {}
-    durations: dict[str, float] = {}
-    for event in result.all_events:
-        if event.event_type_value == "STEP_START":
-            started[event.step_key] = event.timestamp
-        elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
-            durations[event.step_key] = event.timestamp - started[event.step_key]
-    return durations
+def _steps(instance: Any, run_id: str) -> dict[str, float]:
+    """Wall seconds per step, from the instance's step stats."""
+    return {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0)
+            for stat in instance.get_run_step_stats(run_id)}
 
 
 def daily_profile(url: str, warehouse: Path, campaigns: list[str] | None) -> dict[str, Any]:
+    import dagster as dg
     import duckdb
 
     from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
     from orchestration.defs.operations.assets import campaign_reports, published_marts
     from orchestration.defs.warehouse_models.assets import warehouse_models
 
+    run_config: dict[str, Any] = {
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        "ops": {name: {"config": {"campaign_ids": campaigns} if campaigns is not None else {}}
+                for name in ("voice_ingest", "sms_ingest")},
+    }
+    instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    result = _materialize([voice_ingest, sms_ingest, warehouse_models, published_marts,
-                           campaign_reports], url, warehouse,
-                          {"campaign_ids": campaigns} if campaigns is not None else {})
+    result = dg.materialize(
+        [voice_ingest, sms_ingest, warehouse_models, published_marts, campaign_reports],
+        resources=_resources(url, warehouse), run_config=run_config, instance=instance)
     seconds = time.perf_counter() - started
     con = duckdb.connect(str(warehouse), read_only=True)
     pulled = [c for (c,) in con.execute(
         "SELECT campaign_id FROM raw.campaign_pulls WHERE run_id = ?", [result.run_id]
     ).fetchall()]
     con.close()
-    return {"seconds": seconds, "steps": _steps(result), "dbt": _dbt_timings(),
+    return {"seconds": seconds, "steps": _steps(instance, result.run_id), "dbt": _dbt_timings(),
             "campaigns": pulled}
 
 
@@ -91,6 +93,8 @@ def main() -> None:
     parser.add_argument("--scale", default="full", choices=["full", "quick", "tiny"])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--rebuild-models", action="store_true",
+                        help="rebuild the kept warehouse's dbt models first (after model changes)")
     args = parser.parse_args()
     base = args.work / args.scale / "base" / "warehouse.duckdb"
     with sandbox_process(*sandbox_arguments(args.scale), "--now", _day_end(DAYS - 1)) as url:
@@ -98,6 +102,10 @@ def main() -> None:
             base.parent.mkdir(parents=True)
             print("building the 30-day warehouse:", stage_ingest(url, base),
                   stage_transform(url, base), stage_publish(base),
+                  stage_reports(base.with_name("published.duckdb")), flush=True)
+        elif args.rebuild_models:
+            shutil.rmtree(base.with_name("reports"), ignore_errors=True)
+            print("rebuilding the models:", stage_transform(url, base), stage_publish(base),
                   stage_reports(base.with_name("published.duckdb")), flush=True)
         runs = {}
         for mode in ("history", "empty"):

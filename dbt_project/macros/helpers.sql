@@ -19,12 +19,29 @@
     {{ env_var("DLR_FINALIZATION_HOURS", "72") }}
 {%- endmacro %}
 
-{#- The campaigns an incremental fact must re-derive: those with raw rows loaded since the
-    fact's newest row (every campaign on a full build). -#}
-{% macro campaigns_with_new_raw_rows(raw_relation) -%}
-    select distinct campaign_id
-    from {{ raw_relation }}
-    {% if is_incremental() %}
-    where loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
-    {% endif %}
+{#- Restricts an incremental model to the campaigns it must re-derive: those with rows in
+    `upstream` loaded after the newest row this model holds (no restriction on a full build).
+    The campaigns are looked up first and written into the SQL as a constant list: DuckDB
+    pushes a constant list below the staging views' dedupe window, where a subquery would make
+    every run re-window all of history (measured at 10M messages: 1.6 s against 7.6 s). -#}
+{% macro only_changed_campaigns(column, upstream) -%}
+    {#- Unit tests render with no `this`: they run the full-build form. -#}
+    {%- if this is not none and execute and is_incremental() -%}
+        {%- set query -%}
+            select distinct campaign_id from {{ upstream }}
+            where loaded_at > (
+                select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
+            )
+        {%- endset -%}
+        {%- set campaign_ids = run_query(query).columns[0].values() -%}
+        {{ column }} in (
+        {%- for campaign_id in campaign_ids -%}
+            '{{ campaign_id | replace("'", "''") }}'{{ ", " if not loop.last }}
+        {%- else -%}
+            null
+        {%- endfor -%}
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}

@@ -1,6 +1,15 @@
 -- The counts behind every SMS campaign rate (one row per campaign).
+-- Incremental by campaign: a run re-derives only the campaigns whose facts changed (deleting
+-- their old rows first), so a daily run costs the day's campaigns, not the whole history.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='campaign_id',
+) }}
+
 with messages as (
-    select * from {{ ref('fct_sms_messages') }}
+    select * from {{ ref('fct_sms_messages') }} as messages
+    where {{ only_changed_campaigns('messages.campaign_id', ref('fct_sms_messages')) }}
 )
 
 select
@@ -18,6 +27,7 @@ select
     coalesce(sum(cost), 0) as total_cost,
     avg(delivery_latency_seconds) as avg_delivery_latency_seconds,
     quantile_cont(delivery_latency_seconds, 0.5) as p50_delivery_latency_seconds,
-    quantile_cont(delivery_latency_seconds, 0.9) as p90_delivery_latency_seconds
+    quantile_cont(delivery_latency_seconds, 0.9) as p90_delivery_latency_seconds,
+    max(loaded_at) as loaded_at
 from messages
 group by campaign_id

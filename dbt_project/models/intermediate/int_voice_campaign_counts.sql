@@ -1,10 +1,20 @@
 -- The counts behind every voice campaign rate (one row per campaign).
-with contacts as (
-    select * from {{ ref('int_voice_contacts_summarised') }}
+-- Incremental by campaign: a run re-derives only the campaigns whose facts changed (deleting
+-- their old rows first), so a daily run costs the day's campaigns, not the whole history.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='campaign_id',
+) }}
+
+with attempts as (
+    select * from {{ ref('fct_call_attempts') }} as attempts
+    where {{ only_changed_campaigns('attempts.campaign_id', ref('fct_call_attempts')) }}
 ),
 
-attempts as (
-    select * from {{ ref('fct_call_attempts') }}
+contacts as (
+    select * from {{ ref('int_voice_contacts_summarised') }} as contacts
+    where contacts.campaign_id in (select distinct attempts.campaign_id from attempts)
 ),
 
 contact_counts as (
@@ -33,7 +43,8 @@ attempt_counts as (
         count(*) filter (where is_connected) as completed_attempts,
         coalesce(sum(duration_seconds) filter (where is_connected), 0)
             as completed_duration_seconds,
-        coalesce(sum(price), 0) as total_cost
+        coalesce(sum(price), 0) as total_cost,
+        max(loaded_at) as loaded_at
     from attempts
     group by campaign_id
 )
@@ -43,6 +54,7 @@ select
     attempt_counts.attempts,
     attempt_counts.completed_attempts,
     attempt_counts.completed_duration_seconds,
-    attempt_counts.total_cost
+    attempt_counts.total_cost,
+    attempt_counts.loaded_at
 from contact_counts
 inner join attempt_counts on contact_counts.campaign_id = attempt_counts.campaign_id

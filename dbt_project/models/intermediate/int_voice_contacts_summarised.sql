@@ -1,8 +1,17 @@
 -- One row per voice contact (a distinct number within a campaign). Its final status is
 -- `completed` if any attempt connected, else its last attempt's status. A contact is pending
 -- while its campaign runs and its last outcome will be retried (retry on_status, retries left).
+-- Incremental by campaign: a run re-derives only the campaigns whose facts changed (deleting
+-- their old rows first), so a daily run costs the day's campaigns, not the whole history.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='campaign_id',
+) }}
+
 with attempts as (
-    select * from {{ ref('fct_call_attempts') }}
+    select * from {{ ref('fct_call_attempts') }} as attempts
+    where {{ only_changed_campaigns('attempts.campaign_id', ref('fct_call_attempts')) }}
 ),
 
 campaigns as (
@@ -19,7 +28,8 @@ per_contact as (
         arg_max(status, (attempt_number, started_at)) as last_status,
         min(started_at) as first_attempt_at,
         max(started_at) as last_attempt_at,
-        sum(price) as cost
+        sum(price) as cost,
+        max(loaded_at) as loaded_at
     from attempts
     group by campaign_id, contact_number
 )
@@ -44,6 +54,7 @@ select
     ) as is_pending,
     per_contact.first_attempt_at,
     per_contact.last_attempt_at,
-    per_contact.cost
+    per_contact.cost,
+    per_contact.loaded_at
 from per_contact
 left join campaigns on per_contact.campaign_id = campaigns.campaign_id

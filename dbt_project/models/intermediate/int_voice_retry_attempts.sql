@@ -1,6 +1,15 @@
 -- Contacts reached per attempt number (seed 001's retry table), one row per campaign and attempt.
+-- Incremental by campaign: a run re-derives only the campaigns whose facts changed (deleting
+-- their old rows first), so a daily run costs the day's campaigns, not the whole history.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='campaign_id',
+) }}
+
 with attempts as (
-    select * from {{ ref('fct_call_attempts') }}
+    select * from {{ ref('fct_call_attempts') }} as attempts
+    where {{ only_changed_campaigns('attempts.campaign_id', ref('fct_call_attempts')) }}
 ),
 
 campaign_contacts as (
@@ -15,7 +24,8 @@ select
     count(distinct attempts.contact_number) as contacts_attempted,
     count(distinct attempts.contact_number) filter (where attempts.is_connected)
         as contacts_connected,
-    any_value(campaign_contacts.campaign_contacts) as campaign_contacts
+    any_value(campaign_contacts.campaign_contacts) as campaign_contacts,
+    max(attempts.loaded_at) as loaded_at
 from attempts
 inner join campaign_contacts on attempts.campaign_id = campaign_contacts.campaign_id
 group by attempts.campaign_id, attempts.attempt_number

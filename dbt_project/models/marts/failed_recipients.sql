@@ -12,6 +12,14 @@ error_codes as (
     select * from {{ ref('dim_error_codes') }}
 ),
 
+-- Only recipients with a failed or rejected message can end up on the list: windowing just
+-- their messages, not every message, keeps this mart cheap as history grows.
+failing_recipients as (
+    select distinct campaign_id, recipient_number
+    from messages
+    where is_failed or is_rejected
+),
+
 latest_message as (
     select
         campaign_id,
@@ -27,6 +35,7 @@ latest_message as (
         bounce_type,
         last_status_at
     from messages
+    semi join failing_recipients using (campaign_id, recipient_number)
     qualify row_number() over (
         partition by campaign_id, recipient_number order by last_status_at desc, sms_sid desc
     ) = 1

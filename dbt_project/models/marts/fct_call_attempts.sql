@@ -6,14 +6,10 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with changed_campaigns as (
-    {{ campaigns_with_new_raw_rows(source('raw', 'call_attempts')) }}
-),
-
-attempts as (
+with attempts as (
     select attempts.*
     from {{ ref('stg_exotel__call_attempts') }} as attempts
-    where attempts.campaign_id in (select changed_campaigns.campaign_id from changed_campaigns)
+    where {{ only_changed_campaigns('attempts.campaign_id', source('raw', 'call_attempts')) }}
 )
 
 select

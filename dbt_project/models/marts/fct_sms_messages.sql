@@ -7,14 +7,10 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with changed_campaigns as (
-    {{ campaigns_with_new_raw_rows(source('raw', 'sms_messages')) }}
-),
-
-messages as (
+with messages as (
     select messages.*
     from {{ ref('stg_exotel__sms_messages') }} as messages
-    where messages.campaign_id in (select changed_campaigns.campaign_id from changed_campaigns)
+    where {{ only_changed_campaigns('messages.campaign_id', source('raw', 'sms_messages')) }}
 ),
 
 error_codes as (

@@ -119,6 +119,10 @@ def _pending_note(report: CampaignData, ctx: ReportContext) -> str:
     return f'<p class="note" id="pending-note">{escape(text)}</p>'
 
 
+def _share(part: int | None, whole: int) -> float | None:
+    return (part or 0) / whole if whole else None
+
+
 def _rate_of(value: float | None, what: str) -> str:
     return DASH if value is None else f"{pct(value)} {what}"
 
@@ -127,11 +131,10 @@ def _cards(report: CampaignData) -> str:
     p = report.performance
     if report.channel == "sms":
         total = p.get("messages_total") or 0
-        share = (lambda n: n / total if total else None)  # noqa: E731 - a one-line helper
         items = [
             ("Total messages", count(total), "target audience"),
             ("Submitted", count(p.get("messages_submitted")),
-             _rate_of(share(p.get("messages_submitted") or 0), "of total")),
+             _rate_of(_share(p.get("messages_submitted"), total), "of total")),
             ("Delivered", count(p.get("messages_delivered")),
              _rate_of(p.get("delivery_rate"), "of submitted")),
             ("Failed", count(p.get("messages_failed")),
@@ -139,12 +142,11 @@ def _cards(report: CampaignData) -> str:
             ("Rejected", count(p.get("messages_rejected")),
              _rate_of(p.get("rejection_rate"), "of total")),
             ("Pending", count(p.get("messages_pending")),
-             _rate_of(share(p.get("messages_pending") or 0), "of total")),
+             _rate_of(_share(p.get("messages_pending"), total), "of total")),
             ("Effective reach", pct(p.get("effective_reach")), "delivered of total"),
         ]
     else:
         contacts = p.get("contacts") or 0
-        share = (lambda n: n / contacts if contacts else None)  # noqa: E731
         unanswered = (p.get("contacts_busy") or 0) + (p.get("contacts_no_answer") or 0)
         items = [
             ("Contacts", count(contacts), "in the campaign"),
@@ -154,9 +156,10 @@ def _cards(report: CampaignData) -> str:
              _rate_of(p.get("connect_rate"), "of contacts")),
             ("Failed", count(p.get("contacts_failed")),
              _rate_of(p.get("failure_rate"), "of contacts")),
-            ("Busy or no answer", count(unanswered), _rate_of(share(unanswered), "of contacts")),
+            ("Busy or no answer", count(unanswered),
+             _rate_of(_share(unanswered, contacts), "of contacts")),
             ("Pending", count(p.get("contacts_pending")),
-             _rate_of(share(p.get("contacts_pending") or 0), "of contacts")),
+             _rate_of(_share(p.get("contacts_pending"), contacts), "of contacts")),
             ("Answer rate", pct(p.get("answer_rate")), "connected of rung"),
         ]
     return page.cards(items)
@@ -242,8 +245,9 @@ def _heatmap(report: CampaignData, ctx: ReportContext) -> str:
     unit = "delivered" if sms else "connected calls"
     drawn = svg.heatmap(report.heatmap, rows=DAYS, unit=unit,
                         label=f"{unit} by day of week and hour")
-    caption = (f"{'Delivered messages by the local hour their receipt arrived' if sms else 'Connected calls by the local hour they started'}"  # noqa: E501
-               f" ({ctx.zone.key}); darker cells carry more volume.")
+    what = ("Delivered messages by the local hour their receipt arrived" if sms
+            else "Connected calls by the local hour they started")
+    caption = f"{what} ({ctx.zone.key}); darker cells carry more volume."
     return page.chart("heatmap", drawn, caption=caption,
                       empty=f"No {unit} yet, so there is no time pattern to show.")
 
@@ -277,7 +281,7 @@ def _errors(report: CampaignData) -> str:
     return out
 
 
-def _attempt_name(number: int) -> str:
+def attempt_name(number: int) -> str:
     if number == 1:
         return "1st attempt"
     retry = number - 1
@@ -288,7 +292,7 @@ def _attempt_name(number: int) -> str:
 def _retry_funnel(report: CampaignData) -> str:
     rows = report.retry
     drawn = svg.column_chart(
-        [_attempt_name(r["attempt_number"]) for r in rows],
+        [attempt_name(r["attempt_number"]) for r in rows],
         [svg.Series("Contacts attempted", [r["contacts_attempted"] for r in rows], BLUE),
          svg.Series("Connected", [r["contacts_connected"] for r in rows], GREEN)],
         label="Retry funnel", rate_line=[r["cumulative_connect_rate"] for r in rows],
@@ -298,7 +302,7 @@ def _retry_funnel(report: CampaignData) -> str:
                      "the share of all contacts connected so far.",
                      empty="No calls yet, so no attempt to compare.")
     if rows:
-        table_rows = [[(_attempt_name(r["attempt_number"]), None),
+        table_rows = [[(attempt_name(r["attempt_number"]), None),
                        (count(r["contacts_attempted"]), None),
                        (count(r["contacts_connected"]), None), (pct(r["connect_rate"]), None),
                        (pct(r["cumulative_connect_rate"]), None),

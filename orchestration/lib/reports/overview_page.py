@@ -12,7 +12,7 @@ from orchestration.lib.reports.campaign_page import (
     GREEN,
     RED,
     ReportContext,
-    _attempt_name,
+    attempt_name,
     report_filename,
 )
 from orchestration.lib.reports.format import DASH, count, duration, local_day, local_time, pct
@@ -152,7 +152,7 @@ def _errors(data: OverviewData) -> str:
 def _retries(data: OverviewData) -> str:
     rows = data.retry
     drawn = svg.column_chart(
-        [_attempt_name(r["attempt_number"]) for r in rows],
+        [attempt_name(r["attempt_number"]) for r in rows],
         [svg.Series("Contacts attempted", [r["contacts_attempted"] for r in rows], BLUE),
          svg.Series("Connected", [r["contacts_connected"] for r in rows], GREEN)],
         label="Retry effectiveness", rate_line=[r["cumulative_connect_rate"] for r in rows],
@@ -164,7 +164,7 @@ def _retries(data: OverviewData) -> str:
     if rows:
         out += page.table(
             ["Attempt", "Campaigns", "Contacts", "Connected", "Connect rate", "Cumulative"],
-            [[(_attempt_name(r["attempt_number"]), None), (count(r["campaigns"]), None),
+            [[(attempt_name(r["attempt_number"]), None), (count(r["campaigns"]), None),
               (count(r["contacts_attempted"]), None), (count(r["contacts_connected"]), None),
               (pct(r["connect_rate"]), None), (pct(r["cumulative_connect_rate"]), None)]
              for r in rows], numeric=[False, True, True, True, True, True])

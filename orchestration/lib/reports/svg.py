@@ -154,9 +154,7 @@ def column_chart(categories: Sequence[str], series: Sequence[Series], *, label: 
             if value <= 0:
                 continue
             h = max(1.0, plot_h * value / peak)
-            tip = tips[index] if tips else f"{category}: {value:,.0f} {item.name.lower()}"
-            if tips and len(series) > 1:
-                tip = f"{tips[index]}: {value:,.0f} {item.name.lower()}"
+            tip = f"{tips[index] if tips else category}: {value:,.0f} {item.name.lower()}"
             parts.append(f'<rect class="mark" data-value="{value:g}" x="{x0 + k * bar_w:.2f}" '
                          f'y="{top + plot_h - h:.2f}" width="{bar_w:.2f}" height="{h:.2f}" '
                          f'fill="{item.color}">{_title(tip)}</rect>')
