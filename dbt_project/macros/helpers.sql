@@ -20,18 +20,24 @@
 {%- endmacro %}
 
 {#- Restricts an incremental model to the campaigns it must re-derive: those with rows in
-    `upstream` loaded after the newest row this model holds (no restriction on a full build).
+    `upstream` (a relation or a list of them) loaded after the newest row this model holds (no
+    restriction on a full build).
     The campaigns are looked up first and written into the SQL as a constant list: DuckDB
     pushes a constant list below the staging views' dedupe window, where a subquery would make
     every run re-window all of history (measured at 10M messages: 1.6 s against 7.6 s). -#}
 {% macro only_changed_campaigns(column, upstream) -%}
     {#- Unit tests render with no `this`: they run the full-build form. -#}
     {%- if this is not none and execute and is_incremental() -%}
+        {%- set upstreams = upstream if upstream is sequence and upstream is not string
+                            else [upstream] -%}
         {%- set query -%}
-            select distinct campaign_id from {{ upstream }}
+            {%- for relation in upstreams %}
+            select campaign_id from {{ relation }}
             where loaded_at > (
                 select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
             )
+            {{ "union" if not loop.last }}
+            {%- endfor %}
         {%- endset -%}
         {%- set campaign_ids = run_query(query).columns[0].values() -%}
         {{ column }} in (

@@ -1,11 +1,29 @@
 -- One row per channel, campaign and recipient that failed: the list a campaign manager exports
 -- to follow up (seed 002), with a readable fail reason.
+-- Incremental by campaign: the pre-hook deletes the rows of every campaign whose facts changed
+-- and the select appends them anew. (dbt's delete+insert would keep the old rows of a campaign
+-- that has no failed recipient left, e.g. when its last busy contact connects on a retry.)
+{% set changed_campaigns %}
+    {{ only_changed_campaigns('campaign_id',
+                              [ref('fct_sms_messages'), ref('int_voice_contacts_summarised')]) }}
+{% endset %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where "
+             "{{ only_changed_campaigns('campaign_id', [ref('fct_sms_messages'), "
+             "ref('int_voice_contacts_summarised')]) }}{% endif %}",
+) }}
+
 with messages as (
-    select * from {{ ref('fct_sms_messages') }}
+    select * from {{ ref('fct_sms_messages') }} as messages
+    where {{ changed_campaigns }}
 ),
 
 contacts as (
-    select * from {{ ref('int_voice_contacts_summarised') }}
+    select * from {{ ref('int_voice_contacts_summarised') }} as contacts
+    where {{ changed_campaigns }}
 ),
 
 error_codes as (
@@ -33,7 +51,8 @@ latest_message as (
         error_message,
         error_category,
         bounce_type,
-        last_status_at
+        last_status_at,
+        max(loaded_at) over (partition by campaign_id, recipient_number) as loaded_at
     from messages
     semi join failing_recipients using (campaign_id, recipient_number)
     qualify row_number() over (
@@ -53,7 +72,8 @@ sms as (
                  'Message ' || latest_message.status) as fail_reason,
         latest_message.bounce_type,
         latest_message.attempts,
-        latest_message.last_status_at as last_attempt_at
+        latest_message.last_status_at as last_attempt_at,
+        latest_message.loaded_at
     from latest_message
     left join error_codes as by_code
         on latest_message.error_code = by_code.code and by_code.channel = 'sms'
@@ -73,7 +93,8 @@ voice as (
         coalesce(error_codes.description, 'Call ' || contacts.final_status) as fail_reason,
         error_codes.bounce_type,
         contacts.attempts,
-        contacts.last_attempt_at
+        contacts.last_attempt_at,
+        contacts.loaded_at
     from contacts
     left join error_codes
         on contacts.final_status = error_codes.code and error_codes.channel = 'voice'

@@ -1,8 +1,9 @@
--- One row per call attempt (CDR). Incremental like fct_sms_messages, merged on call_sid.
+-- One row per call attempt (CDR). Incremental like fct_sms_messages: the changed campaigns'
+-- rows are replaced whole.
 {{ config(
     materialized='incremental',
-    incremental_strategy='merge',
-    unique_key='call_sid',
+    incremental_strategy='delete+insert',
+    unique_key='campaign_id',
     on_schema_change='append_new_columns',
 ) }}
 
