@@ -269,8 +269,10 @@ def benchmark(scale: str, runs: int) -> dict[str, Any]:
             history = Path(tmp) / f"run{number}" / "history" / "warehouse.duckdb"
             history.parent.mkdir()
             shutil.copy(warehouse, history)
-            # The reports of the 30 days exist, as after yesterday's run: day 31 writes only
-            # the campaigns it finalizes.
+            shutil.copy(warehouse.with_name("published.duckdb"),
+                        history.with_name("published.duckdb"))
+            # Yesterday's published copy and the 30 days' reports exist, as after yesterday's
+            # run: day 31 refreshes the copy and writes only the campaigns it finalizes.
             shutil.copytree(warehouse.with_name("reports"), history.with_name("reports"))
             httpx.post(f"{url}/_sandbox/clock", json={"now": _day_end(DAYS)}).raise_for_status()
             try:

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
+from orchestration.lib.publish import publish
 from orchestration.lib.runner import PipelineError, run_pipeline
 from orchestration.lib.settings import load_settings
 from orchestration.sandbox import AccountConfig, SandboxServer
@@ -77,6 +78,41 @@ def test_a_reader_never_blocks_a_run_and_never_sees_a_mix(tmp_path) -> None:
     assert all(line["consistent"] for line in lines)  # never a half-built state
     # The open connection keeps its snapshot: the previous complete publish.
     assert {line["published_at"] for line in lines} == {first}
+
+
+def _refreshed_campaigns(result) -> int:
+    [event] = [e for e in result.get_asset_materialization_events()
+               if e.asset_key.path == ["published", "marts"]]
+    return event.materialization.metadata["refreshed_campaigns"].value
+
+
+def test_an_incremental_publish_equals_a_full_copy(tmp_path) -> None:
+    """The daily publish refreshes only changed campaigns in a copy of yesterday's file; it
+    must hold exactly what copying every table afresh holds."""
+    with SandboxServer(ACCOUNT, now=NOW) as server:
+        settings = _settings(server, tmp_path)
+        assert _refreshed_campaigns(run_pipeline(settings)) == -1  # nothing to start from
+        server.clock.advance(4 * 24 * 3600)
+        refreshed = _refreshed_campaigns(run_pipeline(settings))
+    assert 0 < refreshed < ACCOUNT.sms_campaigns + ACCOUNT.voice_campaigns
+    full = publish(settings.warehouse_path, tmp_path / "full.duckdb", incremental=False)
+    con = duckdb.connect(str(settings.published_path), read_only=True)
+    try:
+        con.execute(f"ATTACH '{full.path}' AS full_copy (READ_ONLY)")
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'full_copy' "
+            "AND schema_name = 'marts' ORDER BY 1").fetchall()]
+        assert "fct_sms_messages" in tables and "failed_recipients" in tables
+        for table in tables:
+            differing = con.execute(f"""
+                SELECT count(*) FROM (
+                    (SELECT * FROM marts.{table} EXCEPT ALL SELECT * FROM full_copy.marts.{table})
+                    UNION ALL
+                    (SELECT * FROM full_copy.marts.{table} EXCEPT ALL SELECT * FROM marts.{table}))
+                """).fetchall()[0][0]
+            assert differing == 0, table
+    finally:
+        con.close()
 
 
 def test_a_failed_build_publishes_nothing(tmp_path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,12 +42,19 @@ OPS_QUERIES = {
 }
 
 
+# Big tables keyed by campaign are refreshed in place of the previous copy, campaign by
+# campaign; everything else is copied whole (small marts are cheaper to copy than to diff).
+FACT_TABLES = ("fct_sms_messages", "fct_call_attempts")
+BY_CAMPAIGN_TABLES = (*FACT_TABLES, "failed_recipients")
+
+
 @dataclass(frozen=True)
 class PublishResult:
     path: Path
     tables: dict[str, int]
     published_at: dt.datetime
     phone_numbers: str
+    refreshed_campaigns: int | None = None  # None: a full copy
 
 
 def _masked(column: str) -> str:
@@ -57,53 +65,116 @@ def _masked(column: str) -> str:
     )
 
 
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? "
+        "AND table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
+        [catalog, table]).fetchall()
+
+
+def _select(table: str, columns: list[tuple[str, str]], phone_numbers: str) -> str:
+    return ", ".join(
+        f"{_masked(c)} AS {c}"
+        if phone_numbers == "masked" and c in PHONE_COLUMNS and table not in UNMASKED_TABLES
+        else c
+        for c, _ in columns
+    )
+
+
+def _previous_copy_usable(con: duckdb.DuckDBPyConnection, phone_numbers: str) -> bool:
+    """The previous copy can be refreshed in place when it masks as this publish does and
+    every by-campaign table has the warehouse's columns (a model change means a full copy)."""
+    try:
+        mode = con.execute("SELECT phone_numbers FROM ops.publish").fetchall()
+    except duckdb.Error:
+        return False
+    if mode != [(phone_numbers,)]:
+        return False
+    published = con.execute("SELECT current_database()").fetchall()[0][0]
+    return all(
+        _columns(con, published, t) == _columns(con, "src", t) and _columns(con, "src", t)
+        for t in BY_CAMPAIGN_TABLES
+    )
+
+
+def _changed_campaigns(con: duckdb.DuckDBPyConnection) -> None:
+    """Campaigns whose facts were loaded after the previous copy's newest fact row."""
+    union = " UNION ".join(
+        f"SELECT campaign_id FROM src.marts.{t} WHERE loaded_at > "
+        f"(SELECT coalesce(max(loaded_at), '-infinity'::TIMESTAMPTZ) FROM marts.{t})"
+        for t in FACT_TABLES)
+    con.execute(f"CREATE TEMP TABLE _changed AS {union}")
+
+
 def publish(
     warehouse: Path, published: Path, *, phone_numbers: str = "masked", run_id: str = "",
     account_timezone: str = "Asia/Kolkata", finalization_hours: int = 72,
+    incremental: bool = True,
 ) -> PublishResult:
-    """Copy the warehouse's marts (and operational summaries) to `published`, atomically."""
+    """Copy the warehouse's marts (and operational summaries) to `published`, atomically.
+
+    With `incremental` (the default) and a previous copy made the same way, that copy is the
+    starting point: its by-campaign tables get the changed campaigns' rows replaced, and the
+    rest is copied anew. A daily publish then costs the day's campaigns plus one file copy,
+    not a re-copy of every fact of the history (at 10M messages: 9 s for the full copy)."""
     if phone_numbers not in ("masked", "full"):
         raise ValueError(f"PUBLISH_PHONE_NUMBERS must be 'masked' or 'full', got {phone_numbers!r}")
     published.parent.mkdir(parents=True, exist_ok=True)
     staging = published.with_name(f".{published.name}.building")
     staging.unlink(missing_ok=True)
+    if incremental and published.exists():
+        shutil.copyfile(published, staging)
     published_at = dt.datetime.now(dt.UTC)
     tables: dict[str, int] = {}
+    refreshed: int | None = None
     con = duckdb.connect(str(staging))
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH {sql_string(str(warehouse.resolve()))} AS src (READ_ONLY)")
-        con.execute("CREATE SCHEMA marts")
-        con.execute("CREATE SCHEMA ops")
-        mart_tables = con.execute(
+        in_place = incremental and _previous_copy_usable(con, phone_numbers)
+        if not in_place:
+            for schema in ("marts", "ops"):
+                con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        if in_place:
+            _changed_campaigns(con)
+            refreshed = con.execute("SELECT count(*) FROM _changed").fetchall()[0][0]
+        mart_tables = [t for (t,) in con.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = 'src' AND table_schema = 'marts' ORDER BY 1"
-        ).fetchall()
-        for (table,) in mart_tables:
-            columns = [c for (c,) in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'src' "
-                "AND table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
-                [table]).fetchall()]
-            select = ", ".join(
-                f"{_masked(c)} AS {c}"
-                if phone_numbers == "masked" and c in PHONE_COLUMNS
-                and table not in UNMASKED_TABLES else c
-                for c in columns
-            )
-            con.execute(f"CREATE TABLE marts.{table} AS SELECT {select} FROM src.marts.{table}")
+        ).fetchall()]
+        con.execute("BEGIN")
+        for table in mart_tables:
+            select = _select(table, _columns(con, "src", table), phone_numbers)
+            if in_place and table in BY_CAMPAIGN_TABLES:
+                con.execute(f"DELETE FROM marts.{table} WHERE campaign_id IN "
+                            "(SELECT campaign_id FROM _changed)")
+                con.execute(f"INSERT INTO marts.{table} SELECT {select} FROM src.marts.{table} "
+                            "WHERE campaign_id IN (SELECT campaign_id FROM _changed)")
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE marts.{table} AS "
+                            f"SELECT {select} FROM src.marts.{table}")
             tables[f"marts.{table}"] = con.execute(
                 f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
+        stale = {t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'marts'").fetchall()} - set(mart_tables)
+        for table in stale:  # a mart the warehouse no longer has
+            con.execute(f"DROP TABLE marts.{table}")
         for name, query in OPS_QUERIES.items():
-            con.execute(f"CREATE TABLE ops.{name} AS {query}")
+            con.execute(f"CREATE OR REPLACE TABLE ops.{name} AS {query}")
         con.execute(
             # Readers (reports) need the zone and receipt window the marts were built with.
-            "CREATE TABLE ops.publish AS SELECT ?::TIMESTAMPTZ AS published_at, ? AS run_id, "
-            "? AS phone_numbers, ? AS account_timezone, ?::INTEGER AS dlr_finalization_hours",
+            "CREATE OR REPLACE TABLE ops.publish AS SELECT ?::TIMESTAMPTZ AS published_at, "
+            "? AS run_id, ? AS phone_numbers, ? AS account_timezone, "
+            "?::INTEGER AS dlr_finalization_hours",
             [published_at, run_id, phone_numbers, account_timezone, finalization_hours],
         )
+        con.execute("COMMIT")
         con.execute("DETACH src")
         con.execute("CHECKPOINT")
     finally:
         con.close()
     os.replace(staging, published)  # atomic: readers see the old copy or the new, never a mix
-    return PublishResult(published, tables, published_at, phone_numbers)
+    return PublishResult(published, tables, published_at, phone_numbers, refreshed)

@@ -33,6 +33,10 @@ def published_marts(
         "path": dg.MetadataValue.path(str(result.path.resolve())),
         "phone_numbers": result.phone_numbers,
         "row_counts": dg.MetadataValue.json(result.tables),
+        # How many campaigns' facts were refreshed in place of the previous copy (-1: the
+        # whole copy was rebuilt).
+        "refreshed_campaigns": -1 if result.refreshed_campaigns is None
+        else result.refreshed_campaigns,
     })
 
 
