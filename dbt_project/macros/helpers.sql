@@ -32,7 +32,7 @@
                             else [upstream] -%}
         {%- set query -%}
             {%- for relation in upstreams %}
-            select campaign_id from {{ relation }}
+            select distinct campaign_id from {{ relation }}
             where loaded_at > (
                 select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
             )

@@ -106,6 +106,13 @@ def _changed_campaigns(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TEMP TABLE _changed AS {union}")
 
 
+def _open_staging(staging: Path, warehouse: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(staging))
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"ATTACH {sql_string(str(warehouse.resolve()))} AS src (READ_ONLY)")
+    return con
+
+
 def publish(
     warehouse: Path, published: Path, *, phone_numbers: str = "masked", run_id: str = "",
     account_timezone: str = "Asia/Kolkata", finalization_hours: int = 72,
@@ -122,19 +129,20 @@ def publish(
     published.parent.mkdir(parents=True, exist_ok=True)
     staging = published.with_name(f".{published.name}.building")
     staging.unlink(missing_ok=True)
-    if incremental and published.exists():
+    in_place = incremental and published.exists()
+    if in_place:
         shutil.copyfile(published, staging)
     published_at = dt.datetime.now(dt.UTC)
     tables: dict[str, int] = {}
     refreshed: int | None = None
-    con = duckdb.connect(str(staging))
+    con = _open_staging(staging, warehouse)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH {sql_string(str(warehouse.resolve()))} AS src (READ_ONLY)")
-        in_place = incremental and _previous_copy_usable(con, phone_numbers)
-        if not in_place:
-            for schema in ("marts", "ops"):
-                con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        if in_place and not _previous_copy_usable(con, phone_numbers):
+            # Start from an empty file: dropping everything from the copy costs more.
+            con.close()
+            staging.unlink()
+            in_place = False
+            con = _open_staging(staging, warehouse)
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         con.execute("CREATE SCHEMA IF NOT EXISTS ops")
         if in_place:
@@ -144,7 +152,6 @@ def publish(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = 'src' AND table_schema = 'marts' ORDER BY 1"
         ).fetchall()]
-        con.execute("BEGIN")
         for table in mart_tables:
             select = _select(table, _columns(con, "src", table), phone_numbers)
             if in_place and table in BY_CAMPAIGN_TABLES:
@@ -171,7 +178,6 @@ def publish(
             "?::INTEGER AS dlr_finalization_hours",
             [published_at, run_id, phone_numbers, account_timezone, finalization_hours],
         )
-        con.execute("COMMIT")
         con.execute("DETACH src")
         con.execute("CHECKPOINT")
     finally:
