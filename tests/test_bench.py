@@ -17,4 +17,5 @@ def test_the_benchmark_runs_and_writes_its_results(tmp_path) -> None:
     assert summary["records"] > 10_000
     assert summary["ingest_records_per_second"] > 0 and summary["daily_growth_ratio"] > 0
     assert set(summary["peak_rss_mib"]) == {"ceiling", "ingest", "transform", "publish",
-                                            "readers"}
+                                            "reports", "readers"}
+    assert summary["campaign_reports"] > 0 and summary["reports_seconds"] > 0
