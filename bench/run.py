@@ -100,6 +100,9 @@ def _materialize(assets: list, url: str, warehouse: Path, config: dict | None = 
 def stage_ingest(url: str, warehouse: Path) -> dict[str, Any]:
     from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
 
+    # The ceiling's clock starts after its imports; so does this one (dagster-dbt's import,
+    # a second or two, is not ingest work).
+    _resources(url, warehouse)
     started = time.perf_counter()
     result = _materialize([voice_ingest, sms_ingest], url, warehouse)
     seconds = time.perf_counter() - started

@@ -94,5 +94,9 @@ def connect(
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if not read_only:
+        # Each campaign commits on its own; at DuckDB's default threshold (16 MB of WAL) that
+        # meant a checkpoint every campaign or two, each rewriting the table's last, partly
+        # filled row group. Fewer, larger checkpoints: 1M-record ingest 8% faster (bench).
+        con.execute("SET checkpoint_threshold = '256MB'")
         con.execute(RAW_DDL)
     return con

@@ -23,19 +23,15 @@ from pydantic import Field
 
 from orchestration.defs.exotel.pull import (
     CHANNELS,
+    CampaignFailure,
     CampaignPull,
     Channel,
-    pull_campaign,
+    pull_campaigns,
     to_campaign_ref,
 )
 from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
 from orchestration.defs.exotel.selection import Backfill, campaigns_to_pull
-from orchestration.lib.exotel import (
-    CampaignNotFoundError,
-    ExotelError,
-    MalformedResponseError,
-)
-from orchestration.lib.exotel.errors import ApiError
+from orchestration.lib.exotel import CampaignNotFoundError, ExotelError
 
 WRITER_POOL = "duckdb_writer"
 
@@ -109,31 +105,31 @@ def ingest(
             "%s: %d campaigns listed, %d to pull (%s)", channel.name, len(listed), len(chosen),
             "backfill" if backfill.is_requested else "new or not yet final",
         )
-        for number, ref in enumerate(chosen, start=1):
-            context.log.info("%s campaign %d/%d: %s (%s)", channel.name, number, len(chosen),
-                             ref.campaign_id, ref.status)
-            try:
-                pull = pull_campaign(
-                    client, con, channel, ref.campaign_id, run_id=context.run.run_id,
-                    dlr_finalization_hours=settings.dlr_finalization_hours,
-                    batch_pages=config.batch_pages, workdir=Path(tmp), log=context.log,
-                )
-            except CampaignNotFoundError as error:
-                context.log.warning("%s; the other campaigns go on", error)
-                not_found.append(ref.campaign_id)
+        numbers = {ref.campaign_id: n for n, ref in enumerate(chosen, start=1)}
+        outcomes = pull_campaigns(
+            client, con, channel, [ref.campaign_id for ref in chosen],
+            run_id=context.run.run_id, dlr_finalization_hours=settings.dlr_finalization_hours,
+            batch_pages=config.batch_pages, workdir=Path(tmp), log=context.log,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, CampaignFailure):
+                if isinstance(outcome.error, CampaignNotFoundError):
+                    context.log.warning("%s; the other campaigns go on", outcome.error)
+                    not_found.append(outcome.campaign_id)
+                else:
+                    # Nothing of this campaign was kept (its transaction rolled back); the
+                    # next run pulls it again. Other campaigns go on; the run fails at the end.
+                    context.log.error("%s %s was not loaded: %s", channel.name,
+                                      outcome.campaign_id, outcome.error)
+                    failed.append(outcome.campaign_id)
                 continue
-            except (MalformedResponseError, ApiError) as error:
-                # Nothing of this campaign was kept (its transaction rolled back); the next
-                # run pulls it again. Other campaigns go on; the run fails at the end.
-                context.log.error("%s %s was not loaded: %s", channel.name, ref.campaign_id, error)
-                failed.append(ref.campaign_id)
-                continue
+            pull = outcome
             pulls.append(pull)
             context.log.info(
-                "%s %s: %s records (%s rejected) in %d pages, %.1fs%s", channel.name,
-                ref.campaign_id, f"{pull.records:,}",
-                f"{pull.details.rejected if pull.details else 0:,}", pull.pages, pull.seconds,
-                ", final" if pull.is_final else "",
+                "%s campaign %d/%d: %s, %s records (%s rejected) in %d pages, %.1fs%s",
+                channel.name, numbers[pull.campaign_id], len(chosen), pull.campaign_id,
+                f"{pull.records:,}", f"{pull.details.rejected if pull.details else 0:,}",
+                pull.pages, pull.seconds, ", final" if pull.is_final else "",
             )
 
         loaded = sum(p.details.loaded for p in pulls if p.details)
