@@ -183,7 +183,7 @@ class _CampaignWriter:
 
     def add_page(self, lines: bytes) -> None:
         if self.pull.campaign_rejected:
-            return
+            return  # the fetcher, running ahead, could not know: its pages are dropped
         self.pull.pages += 1
         if lines:
             self.batch.append(lines)
