@@ -13,7 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestration.defs.exotel.pull import SMS, CampaignFailure, CampaignPull, pull_campaigns
+from orchestration.defs.exotel.pull import (
+    SMS,
+    CampaignFailure,
+    CampaignPull,
+    Channel,
+    pull_campaigns,
+)
 from orchestration.lib.exotel import CampaignNotFoundError, ExotelClient, MalformedResponseError
 from orchestration.lib.exotel.client import Page
 from orchestration.lib.warehouse import connect
@@ -33,6 +39,18 @@ def _pull(client: ExotelClient, warehouse, channel, campaign_ids: list[str]) -> 
                                    workdir=warehouse.parent, log=LOG))
     finally:
         con.close()
+
+
+def _failing_part_way(campaign_id: str, error: Exception) -> Channel:
+    """SMS, except that this campaign's third page raises `error` (after a batch has loaded)."""
+
+    def pages(client: ExotelClient, pulled_id: str) -> Iterator[Page]:
+        for number, page in enumerate(client.iter_sms_detail_pages(pulled_id)):
+            if pulled_id == campaign_id and number == 2:
+                raise error
+            yield page
+
+    return dataclasses.replace(SMS, detail_pages=pages)
 
 
 def _raw_counts(warehouse) -> dict[str, int]:
@@ -63,14 +81,7 @@ def test_a_campaign_broken_part_way_leaves_nothing_and_the_next_one_lands(start_
                                                                           tmp_path) -> None:
     server = start_sandbox(ACCOUNT)
     first, broken, last = (p.campaign_id for p in server.account.campaigns("sms"))
-
-    def pages(client: ExotelClient, campaign_id: str) -> Iterator[Page]:
-        for number, page in enumerate(client.iter_sms_detail_pages(campaign_id)):
-            if campaign_id == broken and number == 2:  # after a full batch was loaded
-                raise MalformedResponseError("page 3 is not the envelope")
-            yield page
-
-    channel = dataclasses.replace(SMS, detail_pages=pages)
+    channel = _failing_part_way(broken, MalformedResponseError("page 3 is not the envelope"))
     warehouse = tmp_path / "warehouse.duckdb"
     with client_for(server) as client:
         outcomes = _pull(client, warehouse, channel, [first, broken, last])
@@ -88,15 +99,8 @@ def test_an_error_that_stops_the_run_rolls_back_the_campaign_in_progress(start_s
                                                                          tmp_path) -> None:
     server = start_sandbox(ACCOUNT)
     first, stopped, _ = (p.campaign_id for p in server.account.campaigns("sms"))
-
-    def pages(client: ExotelClient, campaign_id: str) -> Iterator[Page]:
-        for number, page in enumerate(client.iter_sms_detail_pages(campaign_id)):
-            if campaign_id == stopped and number == 2:
-                raise RuntimeError("the machine ran out of something")
-            yield page
-
+    channel = _failing_part_way(stopped, RuntimeError("the machine ran out of something"))
     warehouse = tmp_path / "warehouse.duckdb"
     with client_for(server) as client, pytest.raises(RuntimeError, match="ran out"):
-        _pull(client, warehouse, dataclasses.replace(SMS, detail_pages=pages),
-              [first, stopped])
+        _pull(client, warehouse, channel, [first, stopped])
     assert _raw_counts(warehouse) == {first: sandbox_truth(server)[first]}
