@@ -114,8 +114,9 @@ def main() -> None:
             target.parent.mkdir(parents=True)
             if mode == "history":
                 shutil.copy(base, target)
-                for name in ("published.duckdb",):  # yesterday's copy, refreshed in place
-                    shutil.copy(base.with_name(name), target.with_name(name))
+                # Yesterday's published copy, which today's publish refreshes in place.
+                shutil.copy(base.with_name("published.duckdb"),
+                            target.with_name("published.duckdb"))
                 shutil.copytree(base.with_name("reports"), target.with_name("reports"))
             httpx.post(f"{url}/_sandbox/clock", json={"now": _day_end(DAYS)}).raise_for_status()
             try:

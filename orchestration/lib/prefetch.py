@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
-U = TypeVar("U")
 
 _DONE = object()
 
@@ -23,10 +22,8 @@ class _Failure:
         self.error = error
 
 
-def prefetch(
-    items: Iterable[T], *, depth: int, transform: Callable[[T], U] = lambda x: x
-) -> Iterator[U]:
-    """Yield `transform(item)` for each item, produced in a background thread `depth` ahead.
+def prefetch(items: Iterable[T], *, depth: int) -> Iterator[T]:
+    """Yield each item, produced in a background thread `depth` ahead.
 
     An exception in the producer is re-raised in the consumer at the point it happened. If the
     consumer stops early, the producer stops at its next item.
@@ -46,7 +43,7 @@ def prefetch(
     def produce() -> None:
         try:
             for item in items:
-                if not put(transform(item)):
+                if not put(item):
                     return
             put(_DONE)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
