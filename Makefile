@@ -17,8 +17,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/campaign-analytics demo
 
-test: $(STAMP) browser
-	$(BIN)/ruff check .
+test: lint browser
 	$(BIN)/python -m pytest
 
 # The report tests open the HTML in Debian's Chromium (playwright drives it; no browser
@@ -47,8 +46,10 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 
+# Python (ruff) and the dbt SQL (sqlfluff, .sqlfluff); `make test` runs this first.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint --disable-progress-bar dbt_project/models dbt_project/tests
 
 clean:
 	rm -rf $(VENV) data/*.duckdb .dagster_home dbt_project/target dbt_project/logs

@@ -4,9 +4,17 @@
          else ({{ numerator }})::double / ({{ denominator }}) end
 {%- endmacro %}
 
-{#- The account's time zone (ACCOUNT_TIMEZONE) for local dates and hours. -#}
+{#- The account's time zone (ACCOUNT_TIMEZONE, passed with --vars) for local dates and hours. -#}
 {% macro account_timezone() -%}
-    '{{ env_var("ACCOUNT_TIMEZONE", "Asia/Kolkata") }}'
+    '{{ var("account_timezone") }}'
+{%- endmacro %}
+
+{#- The campaign statuses after which a campaign sends no more (var terminal_campaign_statuses),
+    as a SQL list: `status in {{ terminal_campaign_statuses() }}`. -#}
+{% macro terminal_campaign_statuses() -%}
+    ({%- for status in var("terminal_campaign_statuses") -%}
+        '{{ status }}'{{ ", " if not loop.last }}
+    {%- endfor -%})
 {%- endmacro %}
 
 {#- A TIMESTAMPTZ as wall-clock time in the account's zone. -#}
@@ -14,14 +22,9 @@
     timezone({{ account_timezone() }}, {{ column }})
 {%- endmacro %}
 
-{#- Hours after a campaign ends before it is final (DLR_FINALIZATION_HOURS). -#}
-{% macro dlr_finalization_hours() -%}
-    {{ env_var("DLR_FINALIZATION_HOURS", "72") }}
-{%- endmacro %}
-
 {#- Restricts an incremental model to the campaigns it must re-derive: those with rows in
-    `upstream` (a relation or a list of them) loaded after the newest row this model holds (no
-    restriction on a full build).
+    `upstream` (a relation or a list of them) loaded after the newest row this model holds
+    (changed_campaigns_sql; no restriction on a full build).
     The campaigns are looked up first and written into the SQL as a constant list: DuckDB
     pushes a constant list below the staging views' dedupe window, where a subquery would make
     every run re-window all of history (measured at 10M messages: 1.6 s against 7.6 s). -#}
@@ -32,10 +35,7 @@
                             else [upstream] -%}
         {%- set query -%}
             {%- for relation in upstreams %}
-            select distinct campaign_id from {{ relation }}
-            where loaded_at > (
-                select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
-            )
+            {{ changed_campaigns_sql(relation, this) }}
             {{ "union" if not loop.last }}
             {%- endfor %}
         {%- endset -%}
@@ -50,4 +50,41 @@
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{#- health_status per campaign: `investigate` when an investigate threshold of the seed
+    health_thresholds fires for one of `metrics`, else `watch` when a watch one fires, else
+    `healthy`; `no data` where `has_data` is false. `rates` is a relation or CTE with
+    campaign_id and the metric columns. The reports judge with the same seed. -#}
+{% macro health_status(rates, channel, metrics, has_data) -%}
+    with measured as (
+        unpivot (select campaign_id, {{ metrics | join(', ') }} from {{ rates }})
+        on {{ metrics | join(', ') }}
+        into name metric value metric_value
+    ),
+
+    fired as (
+        select measured.campaign_id, thresholds.level
+        from measured
+        inner join {{ ref('health_thresholds') }} as thresholds
+            on thresholds.channel = '{{ channel }}'
+            and thresholds.metric = measured.metric
+            and (
+                (thresholds.comparison = 'below' and measured.metric_value < thresholds.threshold)
+                or (thresholds.comparison = 'at_or_above'
+                    and measured.metric_value >= thresholds.threshold)
+            )
+    )
+
+    select
+        {{ rates }}.campaign_id,
+        case
+            when not ({{ has_data }}) then 'no data'
+            when bool_or(fired.level = 'investigate') then 'investigate'
+            when count(fired.level) > 0 then 'watch'
+            else 'healthy'
+        end as health_status
+    from {{ rates }}
+    left join fired on {{ rates }}.campaign_id = fired.campaign_id
+    group by {{ rates }}.campaign_id, ({{ has_data }})
 {%- endmacro %}

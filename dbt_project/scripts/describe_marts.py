@@ -1,4 +1,4 @@
-"""Print any mart column whose type or description is missing from the marts' YAML.
+"""Print any mart column whose type or description is missing from the marts' YAML files.
 
     python dbt_project/scripts/describe_marts.py WAREHOUSE.duckdb
 
@@ -11,12 +11,14 @@ from pathlib import Path
 import duckdb
 import yaml
 
-spec = yaml.safe_load((Path(__file__).parent.parent / "models/marts/_marts.yml").read_text())
-declared = {m["name"]: {c["name"]: c for c in m.get("columns", [])} for m in spec["models"]}
+models = [m for path in sorted((Path(__file__).parent.parent / "models/marts").glob("*.yml"))
+          for m in yaml.safe_load(path.read_text()).get("models", [])]
+declared = {m["name"]: {c["name"]: c for c in m.get("columns", [])} for m in models}
 con = duckdb.connect(sys.argv[1], read_only=True)
 for table, column, data_type in con.execute(
     "SELECT table_name, column_name, data_type FROM information_schema.columns "
-    "WHERE table_schema = 'marts' AND table_name <> 'dim_error_codes' ORDER BY table_name, "
+    "WHERE table_schema = 'marts' AND table_name NOT IN ('dim_error_codes', 'health_thresholds') "
+    "ORDER BY table_name, "
     "ordinal_position"
 ).fetchall():
     entry = declared.get(table, {}).get(column)

@@ -3,7 +3,7 @@
 {{ config(severity='warn') }}
 
 with messages as (
-    select * from {{ ref('fct_sms_messages') }}
+    select * from {{ ref('int_sms_messages_classified') }}
 ),
 
 codes as (

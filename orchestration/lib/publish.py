@@ -1,13 +1,14 @@
 """Publish a read-only copy of the marts for BI tools and analysts.
 
-Why a separate DuckDB file, swapped in atomically: DuckDB lets one process hold a file
-read-write, and while it does, no other process can open that file even read-only (MEASURED.md,
-"Locks"). BI tools keep connections open for hours, so they must never hold the warehouse. The
-copy is built beside the published file under a temporary name, checkpointed, and moved over it
-with `os.replace`, an atomic rename: a reader that has the old file open keeps reading its old,
-complete snapshot (it holds the old inode); new connections see the new file. A reader never sees
-a half-built state and never blocks a run. (Parquet plus a views file was the alternative; it
-would publish many files, which cannot be swapped in one atomic step.)
+Why a separate DuckDB file, swapped in atomically: DuckDB lets one process hold a file read-
+write, and while it does, no other process can open that file even read-only
+(docs/measurements.md, "Locks"). BI tools keep connections open for hours, so they must never
+hold the warehouse. The copy is built beside the published file under a temporary name,
+checkpointed, and moved over it with `os.replace`, an atomic rename: a reader that has the old
+file open keeps reading its old, complete snapshot (it holds the old inode); new connections see
+the new file. A reader never sees a half-built state and never blocks a run. (Parquet plus a
+views file was the alternative; it would publish many files, which cannot be swapped in one
+atomic step.)
 
 Phone numbers are masked by default (PUBLISH_PHONE_NUMBERS=masked) everywhere except
 `failed_recipients`, the follow-up list whose purpose is to contact those numbers.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.rules import changed_campaigns_sql
 from orchestration.lib.warehouse import sql_string
 
 PHONE_COLUMNS = frozenset({"recipient_number", "contact_number"})
@@ -98,11 +100,10 @@ def _previous_copy_usable(con: duckdb.DuckDBPyConnection, phone_numbers: str) ->
 
 
 def _changed_campaigns(con: duckdb.DuckDBPyConnection) -> None:
-    """Campaigns whose facts were loaded after the previous copy's newest fact row."""
-    union = " UNION ".join(
-        f"SELECT campaign_id FROM src.marts.{t} WHERE loaded_at > "
-        f"(SELECT coalesce(max(loaded_at), '-infinity'::TIMESTAMPTZ) FROM marts.{t})"
-        for t in FACT_TABLES)
+    """Campaigns whose facts were loaded after the previous copy's newest fact row (the same
+    watermark rule as the incremental models)."""
+    union = " UNION ".join(changed_campaigns_sql(f"src.marts.{t}", f"marts.{t}")
+                           for t in FACT_TABLES)
     con.execute(f"CREATE TEMP TABLE _changed AS {union}")
 
 

@@ -1,15 +1,7 @@
 -- The counts behind every SMS campaign rate (one row per campaign).
--- Incremental by campaign: a run re-derives only the campaigns whose facts changed (deleting
--- their old rows first), so a daily run costs the day's campaigns, not the whole history.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='campaign_id',
-) }}
-
 with messages as (
-    select * from {{ ref('fct_sms_messages') }} as messages
-    where {{ only_changed_campaigns('messages.campaign_id', ref('fct_sms_messages')) }}
+    select * from {{ ref('int_sms_messages_classified') }} as messages
+    where {{ only_changed_campaigns('messages.campaign_id', ref('int_sms_messages_classified')) }}
 )
 
 select

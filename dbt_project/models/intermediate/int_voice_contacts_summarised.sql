@@ -1,17 +1,9 @@
 -- One row per voice contact (a distinct number within a campaign). Its final status is
 -- `completed` if any attempt connected, else its last attempt's status. A contact is pending
 -- while its campaign runs and its last outcome will be retried (retry on_status, retries left).
--- Incremental by campaign: a run re-derives only the campaigns whose facts changed (deleting
--- their old rows first), so a daily run costs the day's campaigns, not the whole history.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='campaign_id',
-) }}
-
 with attempts as (
-    select * from {{ ref('fct_call_attempts') }} as attempts
-    where {{ only_changed_campaigns('attempts.campaign_id', ref('fct_call_attempts')) }}
+    select * from {{ ref('int_call_attempts_classified') }} as attempts
+    where {{ only_changed_campaigns('attempts.campaign_id', ref('int_call_attempts_classified')) }}
 ),
 
 campaigns as (
@@ -46,7 +38,7 @@ select
         as final_status,
     coalesce(
         not per_contact.is_connected
-        and campaigns.campaign_status not in ('Completed', 'Failed', 'Canceled')
+        and campaigns.campaign_status not in {{ terminal_campaign_statuses() }}
         and list_contains(from_json(campaigns.retry_on_status, '["VARCHAR"]'),
                           per_contact.last_status)
         and per_contact.attempts <= campaigns.number_of_retries,

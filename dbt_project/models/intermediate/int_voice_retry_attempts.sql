@@ -1,15 +1,7 @@
 -- Contacts reached per attempt number (seed 001's retry table), one row per campaign and attempt.
--- Incremental by campaign: a run re-derives only the campaigns whose facts changed (deleting
--- their old rows first), so a daily run costs the day's campaigns, not the whole history.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='campaign_id',
-) }}
-
 with attempts as (
-    select * from {{ ref('fct_call_attempts') }} as attempts
-    where {{ only_changed_campaigns('attempts.campaign_id', ref('fct_call_attempts')) }}
+    select * from {{ ref('int_call_attempts_classified') }} as attempts
+    where {{ only_changed_campaigns('attempts.campaign_id', ref('int_call_attempts_classified')) }}
 ),
 
 campaign_contacts as (

@@ -2,7 +2,7 @@
 -- messages by the day they were submitted (rejected ones by their last status); voice counts
 -- contacts by the day of their first attempt.
 with messages as (
-    select * from {{ ref('fct_sms_messages') }}
+    select * from {{ ref('int_sms_messages_classified') }}
 ),
 
 contacts as (

@@ -1,7 +1,7 @@
 -- One row per channel, campaign, error category and code (seed 000's error table). SMS rows
 -- count failed, expired and rejected messages; voice rows count unreached contacts by final status.
 with messages as (
-    select * from {{ ref('fct_sms_messages') }}
+    select * from {{ ref('int_sms_messages_classified') }}
 ),
 
 contacts as (

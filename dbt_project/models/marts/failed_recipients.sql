@@ -5,19 +5,19 @@
 -- that has no failed recipient left, e.g. when its last busy contact connects on a retry.)
 {% set changed_campaigns %}
     {{ only_changed_campaigns('campaign_id',
-                              [ref('fct_sms_messages'), ref('int_voice_contacts_summarised')]) }}
+                              [ref('int_sms_messages_classified'), ref('int_voice_contacts_summarised')]) }}
 {% endset %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where "
-             "{{ only_changed_campaigns('campaign_id', [ref('fct_sms_messages'), "
+             "{{ only_changed_campaigns('campaign_id', [ref('int_sms_messages_classified'), "
              "ref('int_voice_contacts_summarised')]) }}{% endif %}",
 ) }}
 
 with messages as (
-    select * from {{ ref('fct_sms_messages') }} as messages
+    select * from {{ ref('int_sms_messages_classified') }} as messages
     where {{ changed_campaigns }}
 ),
 

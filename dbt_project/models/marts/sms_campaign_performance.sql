@@ -44,13 +44,20 @@ rates as (
         campaigns.reported_rejected
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
+),
+
+health as (
+    {{ health_status('rates', 'sms',
+                     ['delivery_rate', 'rejection_rate', 'failure_rate', 'effective_reach'],
+                     'messages_submitted + messages_rejected > 0') }}
 )
 
 select
-    *,
-    messages_total = reported_total
-        and messages_delivered = reported_delivered
-        and messages_failed = reported_failed
-        and messages_rejected = reported_rejected as is_reconciled,
-    case when delivery_rate < 0.90 then 'investigate' else 'healthy' end as health_status
+    rates.*,
+    rates.messages_total = rates.reported_total
+        and rates.messages_delivered = rates.reported_delivered
+        and rates.messages_failed = rates.reported_failed
+        and rates.messages_rejected = rates.reported_rejected as is_reconciled,
+    health.health_status
 from rates
+inner join health on rates.campaign_id = health.campaign_id

@@ -1,11 +1,11 @@
 -- One row per channel, campaign, ISO day of week and local hour (seed 000's send-time table):
 -- SMS by submission time (rejected ones by their last status), voice by attempt start.
 with messages as (
-    select * from {{ ref('fct_sms_messages') }}
+    select * from {{ ref('int_sms_messages_classified') }}
 ),
 
 attempts as (
-    select * from {{ ref('fct_call_attempts') }}
+    select * from {{ ref('int_call_attempts_classified') }}
 ),
 
 sms as (

@@ -5,51 +5,66 @@ with counts as (
 
 campaigns as (
     select * from {{ ref('stg_exotel__voice_campaigns') }}
+),
+
+rates as (
+    select
+        campaigns.campaign_id,
+        campaigns.campaign_name,
+        campaigns.campaign_status,
+        campaigns.started_at,
+        coalesce(counts.contacts, 0) as contacts,
+        coalesce(counts.attempts, 0) as attempts,
+        coalesce(counts.contacts_connected, 0) as contacts_connected,
+        coalesce(counts.contacts_failed, 0) as contacts_failed,
+        coalesce(counts.contacts_busy, 0) as contacts_busy,
+        coalesce(counts.contacts_no_answer, 0) as contacts_no_answer,
+        coalesce(counts.contacts_canceled, 0) as contacts_canceled,
+        coalesce(counts.contacts_pending, 0) as contacts_pending,
+        {{ safe_divide('counts.contacts_connected', 'counts.contacts') }} as connect_rate,
+        {{ safe_divide('counts.contacts_connected',
+                       'counts.contacts_connected + counts.contacts_no_answer + counts.contacts_busy') }}
+            as answer_rate,
+        {{ safe_divide('counts.contacts_failed', 'counts.contacts') }} as failure_rate,
+        coalesce(counts.contacts_retried, 0) as contacts_retried,
+        coalesce(counts.contacts_connected_on_retry, 0) as contacts_connected_on_retry,
+        {{ safe_divide('counts.contacts_connected_on_retry', 'counts.contacts_retried') }}
+            as retry_success_rate,
+        {{ safe_divide('counts.connected_attempt_number_sum', 'counts.contacts_connected') }}
+            as avg_attempts_to_connect,
+        coalesce(counts.completed_attempts, 0) as completed_attempts,
+        {{ safe_divide('counts.completed_duration_seconds', 'counts.completed_attempts') }}
+            as avg_call_duration_seconds,
+        coalesce(counts.total_cost, 0)::decimal(18, 6) as total_cost,
+        {{ safe_divide('counts.total_cost', 'counts.contacts_connected') }}
+            as cost_per_connected_contact,
+        campaigns.reported_created,
+        campaigns.reported_completed,
+        campaigns.reported_failed,
+        campaigns.reported_pending,
+        campaigns.reported_in_progress,
+        campaigns.reported_busy,
+        campaigns.reported_no_answer,
+        -- The provider's `failed` counts contacts not reached after all attempts, canceled
+        -- included.
+        coalesce(
+            counts.contacts = campaigns.reported_created
+            and counts.contacts_connected = campaigns.reported_completed
+            and counts.contacts_failed + counts.contacts_canceled = campaigns.reported_failed,
+            false
+        ) as is_reconciled
+    from campaigns
+    left join counts on campaigns.campaign_id = counts.campaign_id
+),
+
+health as (
+    {{ health_status('rates', 'voice',
+                     ['connect_rate', 'answer_rate', 'failure_rate', 'retry_success_rate'],
+                     'contacts > 0') }}
 )
 
 select
-    campaigns.campaign_id,
-    campaigns.campaign_name,
-    campaigns.campaign_status,
-    campaigns.started_at,
-    coalesce(counts.contacts, 0) as contacts,
-    coalesce(counts.attempts, 0) as attempts,
-    coalesce(counts.contacts_connected, 0) as contacts_connected,
-    coalesce(counts.contacts_failed, 0) as contacts_failed,
-    coalesce(counts.contacts_busy, 0) as contacts_busy,
-    coalesce(counts.contacts_no_answer, 0) as contacts_no_answer,
-    coalesce(counts.contacts_canceled, 0) as contacts_canceled,
-    coalesce(counts.contacts_pending, 0) as contacts_pending,
-    {{ safe_divide('counts.contacts_connected', 'counts.contacts') }} as connect_rate,
-    {{ safe_divide('counts.contacts_connected',
-                   'counts.contacts_connected + counts.contacts_no_answer + counts.contacts_busy') }}
-        as answer_rate,
-    {{ safe_divide('counts.contacts_failed', 'counts.contacts') }} as failure_rate,
-    coalesce(counts.contacts_retried, 0) as contacts_retried,
-    coalesce(counts.contacts_connected_on_retry, 0) as contacts_connected_on_retry,
-    {{ safe_divide('counts.contacts_connected_on_retry', 'counts.contacts_retried') }}
-        as retry_success_rate,
-    {{ safe_divide('counts.connected_attempt_number_sum', 'counts.contacts_connected') }}
-        as avg_attempts_to_connect,
-    coalesce(counts.completed_attempts, 0) as completed_attempts,
-    {{ safe_divide('counts.completed_duration_seconds', 'counts.completed_attempts') }}
-        as avg_call_duration_seconds,
-    coalesce(counts.total_cost, 0)::decimal(18, 6) as total_cost,
-    {{ safe_divide('counts.total_cost', 'counts.contacts_connected') }}
-        as cost_per_connected_contact,
-    campaigns.reported_created,
-    campaigns.reported_completed,
-    campaigns.reported_failed,
-    campaigns.reported_pending,
-    campaigns.reported_in_progress,
-    campaigns.reported_busy,
-    campaigns.reported_no_answer,
-    -- The provider's `failed` counts contacts not reached after all attempts, canceled included.
-    coalesce(
-        counts.contacts = campaigns.reported_created
-        and counts.contacts_connected = campaigns.reported_completed
-        and counts.contacts_failed + counts.contacts_canceled = campaigns.reported_failed,
-        false
-    ) as is_reconciled
-from campaigns
-left join counts on campaigns.campaign_id = counts.campaign_id
+    rates.*,
+    health.health_status
+from rates
+inner join health on rates.campaign_id = health.campaign_id

@@ -1,10 +1,6 @@
-"""A campaign's health in one sentence: its rates against the seeds' healthy ranges, and the
-largest cause of failure with what to do about it.
-
-Ranges (seed 000 for SMS, seed 001 for voice):
-  SMS    delivery 92-98% (below 90% warrants investigation), rejection below 5%,
-         failure below 8%, effective reach 85-95%
-  voice  connect 40-70%, answer 50-80%, failure below 15%, retry success 20-40%
+"""A campaign's health in one sentence: its rates against the provider's healthy ranges (the
+dbt seed health_thresholds, which the marts' health_status reads too), and the largest cause of
+failure with what to do about it.
 """
 
 from __future__ import annotations
@@ -14,7 +10,9 @@ from typing import Any
 
 from orchestration.lib.reports.campaign_data import CampaignData
 from orchestration.lib.reports.format import count, pct
+from orchestration.lib.rules import HealthThreshold, health_thresholds
 
+# The levels, as the marts' health_status spells them.
 HEALTHY, WATCH, INVESTIGATE, NO_DATA = "healthy", "watch", "investigate", "no data"
 
 CATEGORY_LABELS = {
@@ -94,85 +92,50 @@ def _cause_clause(causes: list[Cause], noun: str) -> str:
 
 
 def judge(report: CampaignData) -> Verdict:
-    return _judge_sms(report) if report.channel == "sms" else _judge_voice(report)
-
-
-def _judge_sms(report: CampaignData) -> Verdict:
+    """The campaign's level and sentence, from the thresholds the marts' health_status uses
+    (dbt seed health_thresholds), so the report and the mart always agree."""
     perf = report.performance
     causes = failure_causes(report)
-    if not perf.get("messages_total"):
-        return Verdict(NO_DATA, "No messages yet: nothing has been sent in this campaign.",
-                       causes=causes)
-    delivery, rejection = perf.get("delivery_rate"), perf.get("rejection_rate")
-    failure, reach = perf.get("failure_rate"), perf.get("effective_reach")
-    checks = [
-        Check("Delivery rate", delivery, "92–98%", None if delivery is None else delivery >= 0.92),
-        Check("Rejection rate", rejection, "below 5%",
-              None if rejection is None else rejection < 0.05),
-        Check("Failure rate", failure, "below 8%", None if failure is None else failure < 0.08),
-        Check("Effective reach", reach, "85–95%", None if reach is None else reach >= 0.85),
-    ]
-    if delivery is None:
-        return Verdict(NO_DATA, "No message has reached the operator yet, so there is no "
-                       "delivery rate to judge.", checks, causes)
-    problems = []
-    if delivery < 0.90:
-        problems.append(f"delivery {pct(delivery)} is below 90%")
-    if rejection is not None and rejection >= 0.05:
-        problems.append(f"rejection {pct(rejection)} is above 5%")
-    if failure is not None and failure >= 0.08:
-        problems.append(f"failure {pct(failure)} is above 8%")
-    noun = "failures and rejections"
-    if problems:
-        sentence = f"Investigate: {', '.join(problems)}. {_cause_clause(causes, noun)}"
-        return Verdict(INVESTIGATE, sentence, checks, causes)
-    watch = []
-    if delivery < 0.92:
-        watch.append(f"delivery {pct(delivery)} is below the healthy 92–98%")
-    if reach is not None and reach < 0.85:
-        watch.append(f"effective reach {pct(reach)} is below 85%")
-    if watch:
-        return Verdict(WATCH, f"Watch: {', '.join(watch)}. {_cause_clause(causes, noun)}",
-                       checks, causes)
-    if not causes:
-        return Verdict(HEALTHY, f"Healthy: delivery {pct(delivery)}, with no failures or "
-                       "rejections.", checks, causes)
-    return Verdict(HEALTHY, f"Healthy: delivery {pct(delivery)} is within or above 92–98% and "
-                   f"rejection {pct(rejection)} is below 5%. Largest cause: "
-                   f"{_cause_clause(causes, noun)}", checks, causes)
+    sms = report.channel == "sms"
+    noun = "failures and rejections" if sms else "unreached contacts"
+    has_data = (perf.get("messages_submitted", 0) + perf.get("messages_rejected", 0) > 0 if sms
+                else perf.get("contacts", 0) > 0)
+    if not has_data:
+        sentence = ("No messages yet: nothing has reached the operator in this campaign." if sms
+                    else "No calls yet: no contact has been dialled in this campaign.")
+        return Verdict(NO_DATA, sentence, causes=causes)
 
+    thresholds = [t for t in health_thresholds() if t.channel == report.channel]
+    checks, seen = [], set()
+    for threshold in thresholds:
+        if threshold.metric in seen:
+            continue
+        seen.add(threshold.metric)
+        value = perf.get(threshold.metric)
+        ok = None if value is None else not any(
+            t.fires(value) for t in thresholds if t.metric == threshold.metric)
+        checks.append(Check(threshold.label, value, threshold.healthy_range, ok))
 
-def _judge_voice(report: CampaignData) -> Verdict:
-    perf = report.performance
-    causes = failure_causes(report)
-    if not perf.get("contacts"):
-        return Verdict(NO_DATA, "No calls yet: no contact has been dialled in this campaign.",
-                       causes=causes)
-    connect, answer = perf.get("connect_rate"), perf.get("answer_rate")
-    failure, retry = perf.get("failure_rate"), perf.get("retry_success_rate")
-    checks = [
-        Check("Connect rate", connect, "40–70%", None if connect is None else connect >= 0.40),
-        Check("Answer rate", answer, "50–80%", None if answer is None else answer >= 0.50),
-        Check("Failure rate", failure, "below 15%", None if failure is None else failure < 0.15),
-        Check("Retry success rate", retry, "20–40%", None if retry is None else retry >= 0.20),
-    ]
-    noun = "unreached contacts"
-    problems = []
-    if connect is not None and connect < 0.40:
-        problems.append(f"connect rate {pct(connect)} is below 40%")
-    if failure is not None and failure >= 0.15:
-        problems.append(f"failure {pct(failure)} is above 15%")
-    if problems:
-        return Verdict(INVESTIGATE, f"Investigate: {', '.join(problems)}. "
+    fired = [t for t in thresholds if t.fires(perf.get(t.metric))]
+    level = (INVESTIGATE if any(t.level == INVESTIGATE for t in fired)
+             else WATCH if fired else HEALTHY)
+    if level != HEALTHY:
+        problems, named = [], set()
+        for threshold in fired:  # the seed's order: the worst reading of each metric first
+            if threshold.level == level and threshold.metric not in named:
+                named.add(threshold.metric)
+                problems.append(_problem(threshold, perf[threshold.metric]))
+        return Verdict(level, f"{level.capitalize()}: {', '.join(problems)}. "
                        f"{_cause_clause(causes, noun)}", checks, causes)
-    watch = []
-    if answer is not None and answer < 0.50:
-        watch.append(f"answer rate {pct(answer)} is below 50%")
-    if retry is not None and retry < 0.20:
-        watch.append(f"retries connect only {pct(retry)} of retried contacts (healthy 20–40%)")
-    if watch:
-        return Verdict(WATCH, f"Watch: {', '.join(watch)}. {_cause_clause(causes, noun)}",
-                       checks, causes)
-    return Verdict(HEALTHY, f"Healthy: connect rate {pct(connect)} is within or above 40–70% "
-                   f"and answer rate {pct(answer)} is within or above 50–80%. Largest cause: "
+    readings = ", ".join(f"{c.metric.lower()} {pct(c.value)} ({c.healthy})"
+                         for c in checks[:2] if c.value is not None)
+    if not causes:
+        nothing = "no failures or rejections" if sms else "no unreached contacts"
+        return Verdict(HEALTHY, f"Healthy: {readings}, with {nothing}.", checks, causes)
+    return Verdict(HEALTHY, f"Healthy: {readings}. Largest cause: "
                    f"{_cause_clause(causes, noun)}", checks, causes)
+
+
+def _problem(threshold: HealthThreshold, value: float) -> str:
+    side = "below" if threshold.comparison == "below" else "at or above"
+    return f"{threshold.short_label} {pct(value)} is {side} {threshold.threshold * 100:g}%"

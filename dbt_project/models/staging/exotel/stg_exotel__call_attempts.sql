@@ -1,5 +1,5 @@
 -- The latest pull of each call attempt. Some accounts omit attempt_number: then it is the rank
--- of start_time among the campaign's attempts to the same number (api-contract.md).
+-- of start_time among the campaign's attempts to the same number (docs/api-contract.md).
 with source as (
     select * from {{ source('raw', 'call_attempts') }}
 ),

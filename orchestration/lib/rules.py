@@ -1,0 +1,71 @@
+"""The domain rules, read from the one place they live: the dbt project.
+
+dbt models read them with `var()` (dbt_project.yml `vars:`) or as seeds; Python reads the same
+files here, so a rule (which statuses are terminal, how stale data may get, where a rate turns
+unhealthy) cannot say one thing in SQL and another in Python.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+HEALTH_THRESHOLDS_CSV = DBT_PROJECT_DIR / "seeds" / "health_thresholds.csv"
+
+
+@cache
+def _project_vars() -> dict[str, Any]:
+    with (DBT_PROJECT_DIR / "dbt_project.yml").open(encoding="utf-8") as file:
+        return yaml.safe_load(file)["vars"]
+
+
+TERMINAL_CAMPAIGN_STATUSES: frozenset[str] = frozenset(
+    _project_vars()["terminal_campaign_statuses"])
+FRESHNESS_MAX_AGE_HOURS: float = float(_project_vars()["freshness_max_age_hours"])
+
+
+@dataclass(frozen=True)
+class HealthThreshold:
+    """One line of a campaign's health check: `metric` `comparison` `threshold` makes the
+    campaign `level` (watch or investigate). `healthy_range` is the provider's range, in words."""
+
+    channel: str
+    metric: str
+    label: str  # for tables: "Delivery rate"
+    short_label: str  # inside a sentence: "delivery 88.0% is below 90%"
+    comparison: str  # below | at_or_above
+    threshold: float
+    level: str  # watch | investigate
+    healthy_range: str
+
+    def fires(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        return value < self.threshold if self.comparison == "below" else value >= self.threshold
+
+
+@cache
+def health_thresholds() -> tuple[HealthThreshold, ...]:
+    with HEALTH_THRESHOLDS_CSV.open(encoding="utf-8", newline="") as file:
+        return tuple(
+            HealthThreshold(row["channel"], row["metric"], row["label"], row["short_label"],
+                            row["comparison"],
+                            float(row["threshold"]), row["level"], row["healthy_range"])
+            for row in csv.DictReader(file))
+
+
+def changed_campaigns_sql(upstream: str, target: str) -> str:
+    """The campaigns of `upstream` with rows loaded after the newest row of `target`: the dbt
+    macro changed_campaigns_sql (the incremental models' watermark), rendered here."""
+    import jinja2
+
+    macro = (DBT_PROJECT_DIR / "macros" / "changed_campaigns.sql").read_text(encoding="utf-8")
+    template = jinja2.Environment(autoescape=False).from_string(  # noqa: S701 - SQL, not HTML
+        macro + "{{ changed_campaigns_sql(upstream, target) }}")
+    return template.render(upstream=upstream, target=target).strip()
