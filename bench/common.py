@@ -9,11 +9,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 
-SANDBOX_CREDENTIALS = {"account_sid": "sandbox_account", "api_key": "sandbox_key",
-                       "api_token": "sandbox_token"}
+from orchestration.sandbox.server import (
+    SANDBOX_ACCOUNT_SID,
+    SANDBOX_API_KEY,
+    SANDBOX_API_TOKEN,
+    sandbox_environment,
+)
+
+SANDBOX_CREDENTIALS = {"account_sid": SANDBOX_ACCOUNT_SID, "api_key": SANDBOX_API_KEY,
+                       "api_token": SANDBOX_API_TOKEN}
+
+
+def bench_resources(url: str, warehouse: Path | str) -> dict[str, Any]:
+    """The pipeline's resources, pointed at the sandbox on `url`, with the warehouse (and its
+    published copy beside it) at `warehouse`: the same factory the code location uses."""
+    from orchestration.defs.resources import resources_for
+    from orchestration.lib.settings import load_settings
+
+    warehouse = Path(warehouse)
+    return resources_for(load_settings(
+        {**sandbox_environment(url), "WAREHOUSE_PATH": str(warehouse),
+         "PUBLISHED_PATH": str(warehouse.with_name("published.duckdb"))}, dotenv_path=None))
 
 
 def free_port() -> int:

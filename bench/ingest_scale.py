@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import SANDBOX_CREDENTIALS, peak_rss_mib, sandbox_process
+from bench.common import SANDBOX_CREDENTIALS, bench_resources, peak_rss_mib, sandbox_process
 
 
 def ceiling(url: str) -> dict[str, float]:
+    from bench.walk import walk_account
     from orchestration.lib.exotel import ExotelClient
-    from orchestration.lib.exotel.walk import walk_account
 
     with ExotelClient(url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0) as client:
         walk = walk_account(client)
@@ -33,12 +33,8 @@ def ingest(url: str, warehouse: str) -> dict[str, float]:
     import dagster as dg
 
     from orchestration.defs.exotel.assets import sms_ingest
-    from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
 
-    resources = {
-        "exotel": ExotelApiResource(base_url=url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0),
-        "warehouse": WarehouseResource(path=warehouse),
-    }
+    resources = bench_resources(url, warehouse)
     started = time.perf_counter()
     import os
 

@@ -19,12 +19,11 @@ from typing import Any
 
 import httpx
 
-from bench.common import sandbox_process
+from bench.common import bench_resources, sandbox_process
 from bench.run import (
     DAYS,
     ROOT,
     _day_end,
-    _resources,
     sandbox_arguments,
     stage_ingest,
     stage_publish,
@@ -51,9 +50,9 @@ def daily_profile(url: str, warehouse: Path, campaigns: list[str] | None) -> dic
     import dagster as dg
     import duckdb
 
+    from orchestration.defs.dbt.assets import warehouse_models
     from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
     from orchestration.defs.operations.assets import campaign_reports, published_marts
-    from orchestration.defs.warehouse_models.assets import warehouse_models
 
     run_config: dict[str, Any] = {
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
@@ -64,7 +63,7 @@ def daily_profile(url: str, warehouse: Path, campaigns: list[str] | None) -> dic
     started = time.perf_counter()
     result = dg.materialize(
         [voice_ingest, sms_ingest, warehouse_models, published_marts, campaign_reports],
-        resources=_resources(url, warehouse), run_config=run_config, instance=instance)
+        resources=bench_resources(url, warehouse), run_config=run_config, instance=instance)
     seconds = time.perf_counter() - started
     con = duckdb.connect(str(warehouse), read_only=True)
     pulled = [c for (c,) in con.execute(

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import SANDBOX_CREDENTIALS, peak_rss_mib, sandbox_process
+from bench.common import SANDBOX_CREDENTIALS, bench_resources, peak_rss_mib, sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2026, 1, 1)
@@ -60,24 +60,9 @@ def _day_end(day: int) -> str:
 
 # ---- stages (each runs in its own process) ----------------------------------------------
 
-def _resources(url: str, warehouse: Path, published: Path | None = None) -> dict[str, Any]:
-    from dagster_dbt import DbtCliResource
-
-    from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
-    from orchestration.defs.warehouse_models.project import DBT_EXECUTABLE, dbt_project
-
-    return {
-        "exotel": ExotelApiResource(base_url=url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0),
-        "warehouse": WarehouseResource(path=str(warehouse),
-                                       published_path=str(published or warehouse.with_name(
-                                           "published.duckdb"))),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-    }
-
-
 def stage_ceiling(url: str) -> dict[str, Any]:
+    from bench.walk import walk_account
     from orchestration.lib.exotel import ExotelClient
-    from orchestration.lib.exotel.walk import walk_account
 
     with ExotelClient(url, **SANDBOX_CREDENTIALS, rate_limit_per_minute=0) as client:
         walk = walk_account(client)
@@ -90,8 +75,8 @@ def _materialize(assets: list, url: str, warehouse: Path, config: dict | None = 
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if config is not None:
         run_config["ops"] = {n: {"config": config} for n in ("voice_ingest", "sms_ingest")}
-    result = dg.materialize(assets, resources=_resources(url, warehouse), run_config=run_config,
-                            raise_on_error=False)
+    result = dg.materialize(assets, resources=bench_resources(url, warehouse),
+                            run_config=run_config, raise_on_error=False)
     if not result.success:
         raise SystemExit(f"the run failed: {[e.message for e in result.all_events][-5:]}")
     return result
@@ -102,7 +87,7 @@ def stage_ingest(url: str, warehouse: Path) -> dict[str, Any]:
 
     # The ceiling's clock starts after its imports; so does this one (dagster-dbt's import,
     # a second or two, is not ingest work).
-    _resources(url, warehouse)
+    bench_resources(url, warehouse)
     started = time.perf_counter()
     result = _materialize([voice_ingest, sms_ingest], url, warehouse)
     seconds = time.perf_counter() - started
@@ -117,7 +102,7 @@ def stage_ingest(url: str, warehouse: Path) -> dict[str, Any]:
 def stage_transform(url: str, warehouse: Path) -> dict[str, Any]:
     import duckdb
 
-    from orchestration.defs.warehouse_models.assets import warehouse_models
+    from orchestration.defs.dbt.assets import warehouse_models
 
     con = duckdb.connect(str(warehouse))  # a full build: drop what an earlier build made
     for schema in ("marts", "intermediate", "staging"):
@@ -173,9 +158,9 @@ def stage_daily(url: str, warehouse: Path, mode: str, campaigns: list[str]) -> d
     """`history`: a daily run on `warehouse`; `empty`: the same campaigns into an empty one."""
     import duckdb
 
+    from orchestration.defs.dbt.assets import warehouse_models
     from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
     from orchestration.defs.operations.assets import campaign_reports, published_marts
-    from orchestration.defs.warehouse_models.assets import warehouse_models
 
     config = {"campaign_ids": campaigns} if mode == "empty" else {}
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Walk an account through the client: every campaign, every detail page, counted.
 
-This is what `campaign-analytics demo` prints until the Dagster pipeline takes over, and what
-the benchmark's "ceiling" stage measures: the client fetching and parsing every page, nothing else.
+The benchmark's "ceiling": the client fetching and parsing every page, nothing else. A tool of
+the benchmark, not part of the product.
 """
 
 from __future__ import annotations

@@ -28,13 +28,14 @@ from orchestration.lib.readers import (
     format_rows,
     format_table,
     kpi_summary,
-    open_published,
+    read_status,
     run_query,
     write_xlsx,
 )
 from orchestration.lib.reports import write_campaign_report, write_overview
-from orchestration.lib.runner import PipelineError, preflight, run_pipeline
+from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
 from orchestration.lib.settings import ConfigError, Settings, load_settings
+from orchestration.runner import PipelineError, preflight, run_pipeline
 from orchestration.sandbox.generator import AccountConfig
 from orchestration.sandbox.server import Faults, SandboxServer
 
@@ -131,11 +132,8 @@ def sandbox_from_args(args: argparse.Namespace, *, port: int) -> SandboxServer:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     server = sandbox_from_args(args, port=args.port)
     print(f"Sandbox API listening on {server.url} (Ctrl-C to stop). Point the pipeline at it:")
-    print(f"  EXOTEL_BASE_URL={server.url}")
-    print(f"  EXOTEL_ACCOUNT_SID={server.account_sid}")
-    print(f"  EXOTEL_API_KEY={server.api_key}")
-    print(f"  EXOTEL_API_TOKEN={server.api_token}")
-    print("  EXOTEL_RATE_LIMIT_PER_MINUTE=0")
+    for name, value in server.environment().items():
+        print(f"  {name}={value}")
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
@@ -150,10 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"Started the bundled sandbox API on {server.url} (seed {args.seed}): "
               f"{args.voice_campaigns} voice and {args.sms_campaigns} SMS campaigns.")
         settings = load_settings({
-            **os.environ,
-            "EXOTEL_BASE_URL": server.url, "EXOTEL_ACCOUNT_SID": server.account_sid,
-            "EXOTEL_API_KEY": server.api_key, "EXOTEL_API_TOKEN": server.api_token,
-            "EXOTEL_RATE_LIMIT_PER_MINUTE": "0",
+            **os.environ, **server.environment(),
             "WAREHOUSE_PATH": str(args.warehouse_dir / "warehouse.duckdb"),
             "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
         }, dotenv_path=None)
@@ -203,54 +198,27 @@ def _published(args: argparse.Namespace) -> Path:
 
 def cmd_status(args: argparse.Namespace) -> int:
     path = _published(args)
-    con = open_published(path)
-    try:
-        published_at, run_id, phones = con.execute(
-            "SELECT published_at, run_id, phone_numbers FROM ops.publish").fetchall()[0]
-        runs = con.execute("""
-            SELECT channel, max(finished_at), arg_max(campaigns_pulled, finished_at),
-                   arg_max(records, finished_at), arg_max(rejected, finished_at)
-            FROM ops.ingest_runs GROUP BY channel ORDER BY channel""").fetchall()
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
-        ).fetchall()]
-        counts = [(f"marts.{t}", con.execute(f"SELECT count(*) FROM marts.{t}").fetchall()[0][0])
-                  for t in tables]
-        rejected = con.execute("""
-            SELECT entity, failed_checks, sum(records) FROM ops.rejected_records_summary
-            GROUP BY ALL ORDER BY 3 DESC LIMIT 5""").fetchall()
-        rejected_total = con.execute(
-            "SELECT coalesce(sum(records), 0) FROM ops.rejected_records_summary").fetchall()[0][0]
-        unreconciled = con.execute("""
-            SELECT 'sms', p.campaign_id, p.campaign_name, p.messages_total, p.reported_total
-            FROM marts.sms_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
-            WHERE d.is_final AND NOT p.is_reconciled
-            UNION ALL
-            SELECT 'voice', p.campaign_id, p.campaign_name, p.contacts, p.reported_created
-            FROM marts.voice_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
-            WHERE d.is_final AND NOT p.is_reconciled ORDER BY 1, 2""").fetchall()
-    finally:
-        con.close()
+    status = read_status(path)
     now = dt.datetime.now(dt.UTC)
     print(f"Published copy: {path}")
-    print(f"  published {published_at:%Y-%m-%d %H:%M} UTC by run {run_id or '-'}, "
-          f"phone numbers {phones}")
+    print(f"  published {status.published_at:%Y-%m-%d %H:%M} UTC by run {status.run_id or '-'}, "
+          f"phone numbers {status.phone_numbers}")
     print("\nLast ingest runs")
     print(format_table(
         ["channel", "finished (UTC)", "age (h)", "fresh", "campaigns pulled", "records",
          "rejected"],
         [(c, f"{f:%Y-%m-%d %H:%M}", round((now - f).total_seconds() / 3600, 1),
-          "yes" if now - f <= dt.timedelta(hours=26) else "STALE", p, r, j)
-         for c, f, p, r, j in runs]))
+          "yes" if now - f <= dt.timedelta(hours=FRESHNESS_MAX_AGE_HOURS) else "STALE", p, r, j)
+         for c, f, p, r, j in status.runs]))
     print("\nRow counts")
-    print(format_table(["table", "rows"], counts))
-    print(f"\nRejected records: {rejected_total:,} in all")
-    if rejected:
-        print(format_table(["entity", "failed checks", "records"], rejected))
-    print(f"\nUnreconciled final campaigns: {len(unreconciled)}")
-    if unreconciled:
+    print(format_table(["table", "rows"], status.row_counts))
+    print(f"\nRejected records: {status.rejected_total:,} in all")
+    if status.rejected_top:
+        print(format_table(["entity", "failed checks", "records"], status.rejected_top))
+    print(f"\nUnreconciled final campaigns: {len(status.unreconciled)}")
+    if status.unreconciled:
         print(format_table(["channel", "campaign", "name", "in warehouse", "reported"],
-                           unreconciled))
+                           status.unreconciled))
     return EXIT_OK
 
 

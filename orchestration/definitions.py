@@ -1,10 +1,29 @@
-"""The Dagster code location: the single `Definitions` entry point."""
+"""The Dagster code location: the single `Definitions` entry point.
+
+Everything under `defs/` is found by `load_from_defs_folder`; what depends on the settings (the
+resources, the schedule's cron and zone) is bound here, from one `Settings` object, so the CLI
+can run the very same definitions with settings of its own.
+"""
 
 from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.operations.jobs import daily_schedule
+from orchestration.defs.resources import resources_for
+from orchestration.lib.settings import Settings, load_settings
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=HERE),
+        dg.Definitions(resources=resources_for(settings), schedules=[daily_schedule(settings)]),
+    )
+
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).resolve().parent)
+    # Credentials are checked when a run first calls the API, so the UI loads without them.
+    return build_definitions(load_settings(require_credentials=False))

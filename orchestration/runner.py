@@ -56,48 +56,20 @@ def preflight(settings: Settings) -> Campaigns:
 def run_pipeline(
     settings: Settings, *, ingest_config: dict[str, Any] | None = None, log_level: str = "INFO"
 ) -> dg.ExecuteInProcessResult:
-    """Materialize the daily job's assets with resources built from `settings`."""
-    from dagster_dbt import DbtCliResource
+    """Run the daily job of the code location, bound to `settings`: every asset and check under
+    defs/ that the job selects, so a new asset needs no change here."""
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.operations.jobs import DAILY_JOB
 
-    from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
-    from orchestration.defs.exotel.checks import (
-        call_attempts_freshness,
-        sms_messages_freshness,
-    )
-    from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
-    from orchestration.defs.operations.assets import campaign_reports, published_marts
-    from orchestration.defs.warehouse_models.assets import warehouse_models
-    from orchestration.defs.warehouse_models.project import DBT_EXECUTABLE, dbt_project
-
-    resources = {
-        "exotel": ExotelApiResource(
-            base_url=settings.base_url, account_sid=settings.account_sid,
-            api_key=settings.api_key, api_token=settings.api_token.reveal(),
-            rate_limit_per_minute=settings.rate_limit_per_minute,
-            account_timezone=settings.account_timezone,
-            dlr_finalization_hours=settings.dlr_finalization_hours,
-        ),
-        "warehouse": WarehouseResource(
-            path=str(settings.warehouse_path), published_path=str(settings.published_path),
-            publish_phone_numbers=settings.publish_phone_numbers,
-        ),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-    }
-    # dbt reads these from the environment; keep them in step with the settings of this run.
-    os.environ["ACCOUNT_TIMEZONE"] = settings.account_timezone
-    os.environ["DLR_FINALIZATION_HOURS"] = str(settings.dlr_finalization_hours)
+    job = build_definitions(settings).resolve_job_def(DAILY_JOB)
     config = ingest_config or {}
     run_config = {
         "ops": {name: {"config": config} for name in ("voice_ingest", "sms_ingest")},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = dg.materialize(
-        [voice_ingest, sms_ingest, warehouse_models, published_marts, campaign_reports,
-         call_attempts_freshness,
-         sms_messages_freshness],
-        resources=resources, run_config=run_config, instance=instance, raise_on_error=False,
-    )
+    result = job.execute_in_process(run_config=run_config, instance=instance,
+                                    raise_on_error=False)
     if not result.success:
         failures = [event for event in result.all_events if event.is_step_failure]
         reasons = "; ".join(

@@ -9,22 +9,34 @@ import dagster as dg
 
 from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
 from orchestration.defs.exotel.checks import call_attempts_freshness, sms_messages_freshness
-from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
+from orchestration.defs.resources import resources_for
+from orchestration.defs.warehouse.resources import Warehouse
+from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.warehouse import connect
 from orchestration.sandbox import SandboxServer
 from orchestration.sandbox.generator import generate_calls, generate_sms
+from orchestration.sandbox.server import sandbox_environment
 
 INGEST_ASSETS = [voice_ingest, sms_ingest]
 
 
-def resources_for(server_url: str, warehouse: Path, **api: Any) -> dict[str, Any]:
-    return {
-        "exotel": ExotelApiResource(
-            base_url=server_url, account_sid="sandbox_account", api_key="sandbox_key",
-            api_token="sandbox_token", rate_limit_per_minute=0, **api,
-        ),
-        "warehouse": WarehouseResource(path=str(warehouse)),
-    }
+def sandbox_settings(server_url: str, warehouse: Path, **env: str) -> Settings:
+    """Settings pointing at a sandbox, with the warehouse and its published copy in `warehouse`'s
+    folder; nothing is read from the developer's environment or .env."""
+    return load_settings({**sandbox_environment(server_url), "WAREHOUSE_PATH": str(warehouse),
+                          "PUBLISHED_PATH": str(warehouse.with_name("published.duckdb")), **env},
+                         dotenv_path=None)
+
+
+def sandbox_resources(server_url: str, warehouse: Path, **env: str) -> dict[str, Any]:
+    return resources_for(sandbox_settings(server_url, warehouse, **env))
+
+
+def open_warehouse(warehouse: Path) -> Any:
+    """The warehouse as the pipeline opens it (raw schema in place), as a context manager."""
+    settings = load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
+                             require_credentials=False)
+    return Warehouse(settings).connect()
 
 
 def ingest_config(**config: Any) -> dict[str, Any]:
@@ -36,7 +48,7 @@ def run_ingest(
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*INGEST_ASSETS, call_attempts_freshness, sms_messages_freshness],
-        resources=resources_for(server.url, warehouse),
+        resources=sandbox_resources(server.url, warehouse),
         run_config=ingest_config(**config),
         raise_on_error=raise_on_error,
     )
@@ -103,23 +115,14 @@ def loaded_per_campaign(warehouse: Path, run_id: str | None = None) -> dict[str,
     return dict(rows)
 
 
-def pipeline_resources(server_url: str, warehouse: Path) -> dict[str, Any]:
-    from dagster_dbt import DbtCliResource
-
-    from orchestration.defs.warehouse_models.project import DBT_EXECUTABLE, dbt_project
-
-    return {**resources_for(server_url, warehouse),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)}
-
-
 def run_pipeline(
     server: SandboxServer, warehouse: Path, **config: Any
 ) -> dg.ExecuteInProcessResult:
     """Ingest then `dbt build`, as the daily job does."""
-    from orchestration.defs.warehouse_models.assets import warehouse_models
+    from orchestration.defs.dbt.assets import warehouse_models
 
     return dg.materialize(
         [*INGEST_ASSETS, warehouse_models],
-        resources=pipeline_resources(server.url, warehouse),
+        resources=sandbox_resources(server.url, warehouse),
         run_config=ingest_config(**config),
     )

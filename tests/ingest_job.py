@@ -8,10 +8,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from tests.ingest_helpers import INGEST_ASSETS, ingest_config, resources_for
+from tests.ingest_helpers import INGEST_ASSETS, ingest_config, sandbox_resources
 
 if __name__ == "__main__":
     url, warehouse = sys.argv[1], Path(sys.argv[2])
-    result = dg.materialize(INGEST_ASSETS, resources=resources_for(url, warehouse),
+    result = dg.materialize(INGEST_ASSETS, resources=sandbox_resources(url, warehouse),
                             run_config=ingest_config(batch_pages=2))
     sys.exit(0 if result.success else 1)

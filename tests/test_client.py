@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from bench.walk import walk_account
 from orchestration.lib.exotel import (
     AuthenticationError,
     ExotelClient,
@@ -16,7 +17,6 @@ from orchestration.lib.exotel import (
     TransientApiError,
 )
 from orchestration.lib.exotel.rate_limit import SlidingWindowRateLimiter
-from orchestration.lib.exotel.walk import walk_account
 from orchestration.sandbox import AccountConfig, Faults
 from orchestration.sandbox.generator import generate_calls, generate_sms
 from tests.conftest import client_for

@@ -16,8 +16,8 @@ import pytest
 from openpyxl import load_workbook
 
 from orchestration.lib.publish import publish
-from orchestration.lib.runner import PipelineError, run_pipeline
 from orchestration.lib.settings import load_settings
+from orchestration.runner import PipelineError, run_pipeline
 from orchestration.sandbox import AccountConfig, SandboxServer
 from orchestration.sandbox.generator import plan_account
 

@@ -24,8 +24,8 @@ from orchestration.lib.reports.campaign_data import CampaignData
 from orchestration.lib.reports.campaign_page import report_filename
 from orchestration.lib.reports.format import count, duration, local_time, pct
 from orchestration.lib.reports.verdict import HEALTHY, INVESTIGATE, NO_DATA, judge
-from orchestration.lib.runner import run_pipeline
 from orchestration.lib.settings import load_settings
+from orchestration.runner import run_pipeline
 from orchestration.sandbox import AccountConfig, SandboxServer
 from orchestration.sandbox.generator import generate_sms, plan_account
 
@@ -299,6 +299,28 @@ def test_pending_campaign_says_receipts_may_still_arrive(built) -> None:
         assert "delivery receipts can arrive up to 72 hours after a campaign ends" in html
 
 
+def test_the_marts_health_status_is_the_reports_verdict(built) -> None:
+    """One thresholds file (the dbt seed health_thresholds) decides both: for every campaign the
+    published mart's health_status equals the level of its report's verdict."""
+    from zoneinfo import ZoneInfo
+
+    from orchestration.lib.reports.campaign_data import load_campaigns
+
+    con = _published(built)
+    try:
+        marts = dict(con.execute("""
+            SELECT campaign_id, health_status FROM marts.sms_campaign_performance
+            UNION ALL
+            SELECT campaign_id, health_status FROM marts.voice_campaign_performance
+        """).fetchall())
+        reports = load_campaigns(con, sorted(marts), ZoneInfo("Asia/Kolkata"))
+    finally:
+        con.close()
+    verdicts = {campaign_id: judge(report).level for campaign_id, report in reports.items()}
+    assert verdicts == marts
+    assert len(set(marts.values())) > 1  # the account spans more than one level
+
+
 # ---- pure helpers ---------------------------------------------------------------------------
 
 def test_numbers_and_times_are_formatted_for_people() -> None:
@@ -318,7 +340,8 @@ def _sms(delivered: int, failed: int, rejected: int, errors: list[tuple[str, str
     total = submitted + rejected
     return CampaignData(
         meta={"campaign_id": "sms_camp_x", "channel": "sms"},
-        performance={"messages_total": total, "delivery_rate": delivered / submitted,
+        performance={"messages_total": total, "messages_submitted": submitted,
+                     "messages_rejected": rejected, "delivery_rate": delivered / submitted,
                      "rejection_rate": rejected / total, "failure_rate": failed / submitted,
                      "effective_reach": delivered / total},
         errors=[{"error_category": c, "error_code": code, "failures": n,
@@ -336,7 +359,7 @@ def test_the_verdict_names_the_top_cause_and_its_fix() -> None:
     verdict = judge(report)
     assert verdict.level == INVESTIGATE
     assert verdict.sentence == (
-        "Investigate: failure 9.1% is above 8%. 48.0% of the 250 failures and rejections are "
+        "Investigate: failure 9.1% is at or above 8%. 48.0% of the 250 failures and rejections are "
         "DND blocks — pre-filter DND numbers.")
 
 

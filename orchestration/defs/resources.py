@@ -1,18 +1,22 @@
-"""Resources bound for the whole code location (settings come from the environment)."""
+"""Every resource the code location's assets use, made from one `Settings` object.
 
-import dagster as dg
-from dagster_dbt import DbtCliResource
+The code location (`definitions.py`), the CLI's runner, the benchmark and the tests all call
+`resources_for`, so a resource is added or changed here and nowhere else.
+"""
 
-from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
-from orchestration.defs.warehouse_models.project import DBT_EXECUTABLE, dbt_project
+from __future__ import annotations
+
+from typing import Any
+
+from orchestration.defs.dbt.project import dbt_resource
+from orchestration.defs.exotel.resources import ExotelApi
+from orchestration.defs.warehouse.resources import Warehouse
+from orchestration.lib.settings import Settings
 
 
-@dg.definitions
-def resources() -> dg.Definitions:
-    return dg.Definitions(
-        resources={
-            "exotel": ExotelApiResource(),
-            "warehouse": WarehouseResource(),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-        }
-    )
+def resources_for(settings: Settings) -> dict[str, Any]:
+    return {
+        "exotel": ExotelApi(settings),
+        "warehouse": Warehouse(settings),
+        "dbt": dbt_resource(),
+    }

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,53 @@ def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise ReadError(f"query failed: {error}") from None
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `campaign-analytics status` shows, read from the published copy."""
+
+    published_at: dt.datetime
+    run_id: str
+    phone_numbers: str
+    runs: list[tuple[Any, ...]]  # channel, finished_at, campaigns pulled, records, rejected
+    row_counts: list[tuple[str, int]]
+    rejected_total: int
+    rejected_top: list[tuple[Any, ...]]  # entity, failed checks, records
+    unreconciled: list[tuple[Any, ...]]  # channel, campaign, name, in warehouse, reported
+
+
+def read_status(path: Path) -> Status:
+    con = open_published(path)
+    try:
+        published_at, run_id, phones = con.execute(
+            "SELECT published_at, run_id, phone_numbers FROM ops.publish").fetchall()[0]
+        runs = con.execute("""
+            SELECT channel, max(finished_at), arg_max(campaigns_pulled, finished_at),
+                   arg_max(records, finished_at), arg_max(rejected, finished_at)
+            FROM ops.ingest_runs GROUP BY channel ORDER BY channel""").fetchall()
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+        ).fetchall()]
+        counts = [(f"marts.{t}", con.execute(f"SELECT count(*) FROM marts.{t}").fetchall()[0][0])
+                  for t in tables]
+        rejected = con.execute("""
+            SELECT entity, failed_checks, sum(records) FROM ops.rejected_records_summary
+            GROUP BY ALL ORDER BY 3 DESC LIMIT 5""").fetchall()
+        rejected_total = con.execute(
+            "SELECT coalesce(sum(records), 0) FROM ops.rejected_records_summary").fetchall()[0][0]
+        unreconciled = con.execute("""
+            SELECT 'sms', p.campaign_id, p.campaign_name, p.messages_total, p.reported_total
+            FROM marts.sms_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
+            WHERE d.is_final AND NOT p.is_reconciled
+            UNION ALL
+            SELECT 'voice', p.campaign_id, p.campaign_name, p.contacts, p.reported_created
+            FROM marts.voice_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
+            WHERE d.is_final AND NOT p.is_reconciled ORDER BY 1, 2""").fetchall()
+    finally:
+        con.close()
+    return Status(published_at, run_id, phones, runs, counts, int(rejected_total), rejected,
+                  unreconciled)
 
 
 def _cell(value: Any) -> str:

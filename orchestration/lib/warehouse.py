@@ -1,75 +1,11 @@
-"""The DuckDB warehouse file: connections and the `raw` schema the ingest appends to.
-
-Raw tables are append-only: every pull of a record adds a row with the typed contract fields,
-the original record as JSON, the campaign id, the run id and the load time. Deduplication and
-"latest status wins" happen in dbt staging. No primary keys: on big append-only tables they
-make loads 2x slower and deletes 20x slower (MEASURED.md); dbt tests uniqueness downstream.
-"""
+"""Opening a DuckDB file the way every part of the project expects: instants in UTC, a bounded
+buffer pool for writers. What the warehouse holds is defined in `defs/warehouse/`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
-
-RAW_DDL = """
-CREATE SCHEMA IF NOT EXISTS raw;
-
-CREATE TABLE IF NOT EXISTS raw.voice_campaigns (
-    campaign_id VARCHAR, name VARCHAR, status VARCHAR, created_at TIMESTAMPTZ,
-    start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, caller_id VARCHAR,
-    number_of_retries INTEGER, retry_interval_mins INTEGER, retry_mechanism VARCHAR,
-    retry_on_status VARCHAR,
-    stats_created BIGINT, stats_completed BIGINT, stats_failed BIGINT, stats_pending BIGINT,
-    stats_in_progress BIGINT, stats_busy BIGINT, stats_no_answer BIGINT,
-    record_json JSON, record_seq BIGINT, run_id VARCHAR, loaded_at TIMESTAMPTZ
-);
-
-CREATE TABLE IF NOT EXISTS raw.sms_campaigns (
-    campaign_id VARCHAR, name VARCHAR, status VARCHAR, created_at TIMESTAMPTZ,
-    start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, sender_id VARCHAR, message_type VARCHAR,
-    dlt_template_id VARCHAR,
-    stats_total BIGINT, stats_submitted BIGINT, stats_delivered BIGINT, stats_failed BIGINT,
-    stats_pending BIGINT, stats_rejected BIGINT,
-    record_json JSON, record_seq BIGINT, run_id VARCHAR, loaded_at TIMESTAMPTZ
-);
-
-CREATE TABLE IF NOT EXISTS raw.call_attempts (
-    campaign_id VARCHAR, call_sid VARCHAR, to_number VARCHAR, from_number VARCHAR,
-    status VARCHAR, start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, duration INTEGER,
-    recording_url VARCHAR, attempt_number INTEGER, price DECIMAL(18, 6),
-    record_json JSON, record_seq BIGINT, run_id VARCHAR, loaded_at TIMESTAMPTZ
-);
-
-CREATE TABLE IF NOT EXISTS raw.sms_messages (
-    campaign_id VARCHAR, sms_sid VARCHAR, to_number VARCHAR, status VARCHAR,
-    submitted_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ, updated_at TIMESTAMPTZ,
-    error_code VARCHAR, error_message VARCHAR, detailed_status VARCHAR,
-    detailed_status_code INTEGER, parts INTEGER, cost DECIMAL(18, 6),
-    record_json JSON, record_seq BIGINT, run_id VARCHAR, loaded_at TIMESTAMPTZ
-);
-
--- Records that failed their contract, with the failed checks in words. Never dropped silently.
-CREATE TABLE IF NOT EXISTS raw.rejected_records (
-    entity VARCHAR, campaign_id VARCHAR, natural_key VARCHAR, failed_checks VARCHAR,
-    record_json JSON, run_id VARCHAR, loaded_at TIMESTAMPTZ
-);
-
--- One row per campaign pull that landed whole (written in the same transaction as its data).
-CREATE TABLE IF NOT EXISTS raw.campaign_pulls (
-    channel VARCHAR, campaign_id VARCHAR, run_id VARCHAR, campaign_status VARCHAR,
-    campaign_end_time TIMESTAMPTZ, pulled_at TIMESTAMPTZ, is_final BOOLEAN,
-    pages INTEGER, records BIGINT, rejected BIGINT, detail_total BIGINT,
-    reported_total BIGINT, is_reconciled BOOLEAN, seconds DOUBLE, loaded_at TIMESTAMPTZ
-);
-
--- One row per channel per successful ingest run: what was listed, pulled and loaded.
-CREATE TABLE IF NOT EXISTS raw.ingest_runs (
-    channel VARCHAR, run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
-    campaigns_listed INTEGER, campaigns_pulled INTEGER, campaigns_not_found INTEGER,
-    records BIGINT, rejected BIGINT
-);
-"""
 
 
 def sql_string(text: str) -> str:
@@ -80,7 +16,7 @@ def sql_string(text: str) -> str:
 def connect(
     path: str | Path, *, read_only: bool = False, memory_limit: str | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating its folder and the raw schema when writable).
+    """Open a DuckDB file (creating its folder when writable).
 
     `memory_limit` caps DuckDB's buffer pool. Left at DuckDB's default (80% of RAM), the pool
     keeps every block a long campaign transaction wrote, so memory grows with campaign size.
@@ -92,11 +28,10 @@ def connect(
     # Timestamps are stored as instants; local times are derived in dbt with ACCOUNT_TIMEZONE.
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
     if not read_only:
         # Each campaign commits on its own; at DuckDB's default threshold (16 MB of WAL) that
         # meant a checkpoint every campaign or two. Fewer, larger checkpoints made a 1M-record
         # ingest 8% faster (25.3 s -> 23.3 s); the WAL stays bounded at 256 MB.
         con.execute("SET checkpoint_threshold = '256MB'")
-        con.execute(RAW_DDL)
     return con

@@ -352,6 +352,19 @@ def _paging(query: dict[str, list[str]], max_limit: int) -> tuple[int, int]:
     return offset, limit
 
 
+SANDBOX_ACCOUNT_SID = "sandbox_account"
+SANDBOX_API_KEY = "sandbox_key"
+SANDBOX_API_TOKEN = "sandbox_token"  # noqa: S105 - the sandbox's published demo token
+
+
+def sandbox_environment(url: str) -> dict[str, str]:
+    """The settings (as environment variables) that point the pipeline at a sandbox on `url`
+    with its default credentials; no client-side rate limit, the server is local."""
+    return {"EXOTEL_BASE_URL": url, "EXOTEL_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
+            "EXOTEL_API_KEY": SANDBOX_API_KEY, "EXOTEL_API_TOKEN": SANDBOX_API_TOKEN,
+            "EXOTEL_RATE_LIMIT_PER_MINUTE": "0"}
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: SandboxServer
@@ -368,9 +381,9 @@ class SandboxServer:
         port: int = 0,
         now: dt.datetime | None = None,
         faults: Faults | None = None,
-        account_sid: str = "sandbox_account",
-        api_key: str = "sandbox_key",
-        api_token: str = "sandbox_token",  # noqa: S107 - the sandbox's published demo token
+        account_sid: str = SANDBOX_ACCOUNT_SID,
+        api_key: str = SANDBOX_API_KEY,
+        api_token: str = SANDBOX_API_TOKEN,
     ) -> None:
         self.config = config or AccountConfig()
         self.account = SandboxAccount(self.config)
@@ -392,6 +405,11 @@ class SandboxServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    def environment(self) -> dict[str, str]:
+        """The settings, as environment variables, that point the pipeline at this server."""
+        return {**sandbox_environment(self.url), "EXOTEL_ACCOUNT_SID": self.account_sid,
+                "EXOTEL_API_KEY": self.api_key, "EXOTEL_API_TOKEN": self.api_token}
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(

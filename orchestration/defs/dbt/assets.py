@@ -5,16 +5,14 @@ ingest assets materialize, so the lineage raw -> staging -> marts is one graph. 
 schema as a key prefix (`marts/fct_sms_messages`), the name BI tools use.
 """
 
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.defs.exotel.assets import WRITER_POOL
-from orchestration.defs.exotel.resources import WarehouseResource
-from orchestration.defs.warehouse_models.project import dbt_project
+from orchestration.defs.dbt.project import dbt_project, dbt_vars
+from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 
 
 class SchemaPrefixedTranslator(DagsterDbtTranslator):
@@ -39,9 +37,7 @@ class SchemaPrefixedTranslator(DagsterDbtTranslator):
     pool=WRITER_POOL,  # dbt writes the same DuckDB file as the ingest
 )
 def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: dg.ResourceParam[Warehouse]
 ) -> Iterator[Any]:
     """`dbt build`: seeds, staging views, incremental facts, marts, and every test."""
-    # profiles.yml reads this; dbt runs from dbt_project/, so the path must be absolute.
-    os.environ["DBT_DUCKDB_PATH"] = str(warehouse.resolved_path.resolve())
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", *dbt_vars(warehouse.settings)], context=context).stream()

@@ -1,5 +1,9 @@
-"""Where the dbt project lives, and making sure its manifest exists before Dagster loads it."""
+"""Where the dbt project lives, what it is told about a run, and making sure its manifest exists
+before Dagster loads it."""
 
+from __future__ import annotations
+
+import json
 import os
 import shutil
 import sys
@@ -7,7 +11,9 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+from orchestration.lib.rules import DBT_PROJECT_DIR
+from orchestration.lib.settings import Settings, load_settings
+
 # The dbt installed beside this Python (the project's .venv), so nothing needs activating.
 _BESIDE = Path(sys.executable).parent / "dbt"
 DBT_EXECUTABLE = str(_BESIDE) if _BESIDE.exists() else (shutil.which("dbt") or "dbt")
@@ -15,12 +21,25 @@ DBT_EXECUTABLE = str(_BESIDE) if _BESIDE.exists() else (shutil.which("dbt") or "
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+def dbt_vars(settings: Settings) -> list[str]:
+    """`--vars` for a dbt command: the settings dbt's profile and models read. dbt runs from
+    dbt_project/, so the warehouse path is made absolute."""
+    values = {"warehouse_path": str(settings.warehouse_path.resolve()),
+              "account_timezone": settings.account_timezone}
+    return ["--vars", json.dumps(values)]
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
 def parse_manifest() -> None:
     """`dbt parse` into the project's target/, with our dbt (dagster-dbt's own preparer looks
-    for `dbt` on PATH, which a fresh clone's un-activated .venv does not put there)."""
-    DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
-        ["parse", "--quiet"], target_path=dbt_project.target_path
-    ).wait()
+    for `dbt` on PATH, which a fresh clone's un-activated .venv does not put there). Parsing
+    reads no data, so the default settings do."""
+    defaults = load_settings({}, dotenv_path=None, require_credentials=False)
+    dbt_resource().cli(["parse", "--quiet", *dbt_vars(defaults)],
+                       target_path=dbt_project.target_path).wait()
 
 
 # `dagster dev` re-parses on every load, as dagster-dbt's prepare_if_dev would; anywhere else

@@ -29,11 +29,11 @@ from orchestration.defs.exotel.pull import (
     pull_campaigns,
     to_campaign_ref,
 )
-from orchestration.defs.exotel.resources import ExotelApiResource, WarehouseResource
+from orchestration.defs.exotel.resources import ExotelApi
 from orchestration.defs.exotel.selection import Backfill, campaigns_to_pull
+from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.exotel import CampaignNotFoundError, ExotelError
-
-WRITER_POOL = "duckdb_writer"
+from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES
 
 
 class IngestConfig(dg.Config):
@@ -80,12 +80,12 @@ def ingest(
     context: dg.AssetExecutionContext,
     channel: Channel,
     config: IngestConfig,
-    exotel: ExotelApiResource,
-    warehouse: WarehouseResource,
+    exotel: ExotelApi,
+    warehouse: Warehouse,
 ) -> Iterator[dg.MaterializeResult]:
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
-    settings = exotel.settings()
+    settings = exotel.settings
     campaign_key, detail_key = _keys(channel)
     pulls: list[CampaignPull] = []
     not_found: list[str] = []
@@ -151,7 +151,7 @@ def ingest(
     total = loaded + rejected
     share = rejected / total if total else 0.0
     unreconciled = [p.campaign_id for p in pulls
-                    if not p.is_reconciled and p.status in ("Completed", "Failed", "Canceled")]
+                    if not p.is_reconciled and p.status in TERMINAL_CAMPAIGN_STATUSES]
     yield dg.MaterializeResult(
         asset_key=campaign_key,
         metadata={
@@ -231,8 +231,8 @@ def _ingest_asset(channel: Channel) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext,
         config: IngestConfig,
-        exotel: ExotelApiResource,
-        warehouse: WarehouseResource,
+        exotel: dg.ResourceParam[ExotelApi],
+        warehouse: dg.ResourceParam[Warehouse],
     ) -> Iterator[dg.MaterializeResult]:
         try:
             yield from ingest(context, channel, config, exotel, warehouse)

@@ -9,14 +9,12 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.defs.exotel.assets import WRITER_POOL
-from orchestration.defs.exotel.resources import WarehouseResource
-
-DEFAULT_MAX_AGE_HOURS = 26  # a daily run plus slack
+from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
+from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
 
 
 class FreshnessConfig(dg.Config):
-    max_age_hours: float = DEFAULT_MAX_AGE_HOURS
+    max_age_hours: float = FRESHNESS_MAX_AGE_HOURS
 
 
 def _freshness(channel: str, asset_key: list[str]) -> dg.AssetChecksDefinition:
@@ -24,10 +22,12 @@ def _freshness(channel: str, asset_key: list[str]) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey(asset_key),
         name="freshness",
         description=f"The last {channel} ingest run finished within max_age_hours "
-        f"(default {DEFAULT_MAX_AGE_HOURS}).",
+        f"(default {FRESHNESS_MAX_AGE_HOURS:g}).",
         pool=WRITER_POOL,  # DuckDB: a reader cannot open the file while a writer holds it
     )
-    def _check(config: FreshnessConfig, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def _check(
+        config: FreshnessConfig, warehouse: dg.ResourceParam[Warehouse]
+    ) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
             last = con.execute(
                 "SELECT max(finished_at) FROM raw.ingest_runs WHERE channel = ?", [channel]

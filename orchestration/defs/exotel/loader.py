@@ -1,12 +1,11 @@
 """Bulk-load a batch of API records into `raw`, validated, with failures quarantined.
 
-The path is chosen for speed on one machine (MEASURED.md): records go to a newline-delimited
-JSON file (writing is ~7M rows/s), DuckDB reads and types them in C++ (`read_json` with VARCHAR
-columns for the fields, `read_ndjson_objects` for the record as sent, joined by position), the
-Pandera contract validates the batch as one frame (it costs ~7 ms per call, so batches are large),
-and valid and rejected rows are inserted with one `INSERT ... SELECT` each. No Python loop over
-records and no row-by-row inserts.
-"""
+The path is chosen for speed on one machine (docs/measurements.md): records go to a newline-
+delimited JSON file (writing is ~7M rows/s), DuckDB reads and types them in C++ (`read_json`
+with VARCHAR columns for the fields, `read_ndjson_objects` for the record as sent, joined by
+position), the Pandera contract validates the batch as one frame (it costs ~7 ms per call, so
+batches are large), and valid and rejected rows are inserted with one `INSERT ... SELECT` each.
+No Python loop over records and no row-by-row inserts. """
 
 from __future__ import annotations
 

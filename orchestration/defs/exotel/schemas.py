@@ -32,7 +32,7 @@ ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 WHOLE_NUMBER = r"^-?\d+(\.0+)?$"
 DECIMAL_NUMBER = r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$"
 E164 = r"^\+[1-9]\d{7,14}$"
-# A caller ID is the ExoPhone: national format with a leading 0, or E.164 (api-contract.md).
+# A caller ID is the ExoPhone: national format with a leading 0, or E.164 (docs/api-contract.md).
 CALLER_ID = r"^(\+[1-9]\d{7,14}|0[0-9X]{6,14})$"
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
+from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Backfill:
 
 def is_final(status: str, end_time: dt.datetime | None, at: dt.datetime, hours: int) -> bool:
     return (
-        status in TERMINAL_STATUSES
+        status in TERMINAL_CAMPAIGN_STATUSES
         and end_time is not None
         and at - end_time >= dt.timedelta(hours=hours)
     )

@@ -2,9 +2,8 @@
 
 import dagster as dg
 
-from orchestration.defs.exotel.assets import WRITER_POOL
-from orchestration.defs.exotel.resources import WarehouseResource
-from orchestration.defs.warehouse_models.assets import warehouse_models
+from orchestration.defs.dbt.assets import warehouse_models
+from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.publish import publish
 from orchestration.lib.reports import write_finalized_reports
 
@@ -21,9 +20,9 @@ MART_KEYS = [key for key in warehouse_models.keys if key.path[0] == "marts"]
     "successful build. Phone numbers masked unless PUBLISH_PHONE_NUMBERS=full.",
 )
 def published_marts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
 ) -> dg.MaterializeResult:
-    settings = warehouse.settings()
+    settings = warehouse.settings
     result = publish(settings.warehouse_path, settings.published_path,
                      phone_numbers=settings.publish_phone_numbers, run_id=context.run.run_id,
                      account_timezone=settings.account_timezone,
@@ -50,9 +49,9 @@ def published_marts(
     "overview linking to them.",
 )
 def campaign_reports(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
 ) -> dg.MaterializeResult:
-    settings = warehouse.settings()
+    settings = warehouse.settings
     written = write_finalized_reports(settings.published_path)
     context.log.info("wrote %d campaign reports and the overview %s", len(written.campaigns),
                      written.overview)

@@ -1,4 +1,4 @@
-"""HTTP client for the campaign reporting API, as `api-contract.md` pins it down.
+"""HTTP client for the campaign reporting API, as `docs/api-contract.md` pins it down.
 
 One pooled connection per client (the provider rate-limits per account, so parallel connections
 buy nothing but 429s), Basic auth, offset/limit paging that stops on a short page, lazy pages so
@@ -61,8 +61,6 @@ class Page:
     offset: int
     limit: int
     records: list[dict[str, Any]]
-    total: int | None
-    body_bytes: int
 
     @property
     def is_last(self) -> bool:
@@ -73,10 +71,6 @@ class Page:
 class ClientStats:
     requests: int = 0
     retries: int = 0
-    pages: int = 0
-    records: int = 0
-    bytes: int = 0
-    retry_wait_seconds: float = 0.0
 
 
 class ExotelClient:
@@ -86,7 +80,7 @@ class ExotelClient:
         self,
         base_url: str,
         account_sid: str,
-        api_key: str,
+        api_key: Secret | str,
         api_token: Secret | str,
         *,
         rate_limit_per_minute: int = 200,
@@ -102,7 +96,6 @@ class ExotelClient:
             raise ValueError(f"detail_page_limit must be 1..{MAX_DETAIL_LIMIT}")
         if not 1 <= list_page_limit <= MAX_LIST_LIMIT:
             raise ValueError(f"list_page_limit must be 1..{MAX_LIST_LIMIT}")
-        token = api_token.reveal() if isinstance(api_token, Secret) else api_token
         self.account_sid = account_sid
         self.detail_page_limit = detail_page_limit
         self.list_page_limit = list_page_limit
@@ -116,7 +109,7 @@ class ExotelClient:
         self._limiter = SlidingWindowRateLimiter(rate_limit_per_minute, sleep=sleep)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            auth=httpx.BasicAuth(api_key, token),
+            auth=httpx.BasicAuth(_reveal(api_key), _reveal(api_token)),
             timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
             # One connection, kept alive: a run is a single sequential conversation.
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
@@ -200,7 +193,7 @@ class ExotelClient:
         """
         offset = 0
         while True:
-            envelope, size = self._request(
+            envelope = self._request(
                 path, {**params, "offset": offset, "limit": limit}, campaign_id=campaign_id
             )
             records = _records_of(envelope, path)
@@ -209,11 +202,7 @@ class ExotelClient:
                     f"{path} returned {len(records)} items for limit={limit} at offset={offset}: "
                     "the server does not page as the contract says"
                 )
-            metadata = envelope.get("metadata") or {}
-            total = metadata.get("total") if isinstance(metadata, dict) else None
-            page = Page(offset, limit, records, total if isinstance(total, int) else None, size)
-            self.stats.pages += 1
-            self.stats.records += len(records)
+            page = Page(offset, limit, records)
             yield page
             if page.is_last:
                 return
@@ -221,7 +210,7 @@ class ExotelClient:
 
     def _get_one(self, suffix: str, campaign_id: str) -> dict[str, Any]:
         path = self._account_path(suffix)
-        envelope, _ = self._request(path, {}, campaign_id=campaign_id)
+        envelope = self._request(path, {}, campaign_id=campaign_id)
         records = _records_of(envelope, path)
         if len(records) != 1:
             raise MalformedResponseError(
@@ -233,8 +222,8 @@ class ExotelClient:
 
     def _request(
         self, path: str, params: dict[str, Any], *, campaign_id: str | None
-    ) -> tuple[dict[str, Any], int]:
-        """GET with retries; returns the parsed envelope and the body's size in bytes."""
+    ) -> dict[str, Any]:
+        """GET with retries; returns the parsed envelope."""
         started = time.monotonic()
         attempt = 0
         while True:
@@ -249,9 +238,7 @@ class ExotelClient:
                 code = response.status_code
                 if code == 200:
                     self.server_time = _http_date(response.headers.get("Date")) or self.server_time
-                    body = response.content
-                    self.stats.bytes += len(body)
-                    return _parse_envelope(body, path), len(body)
+                    return _parse_envelope(response.content, path)
                 if code == 401:
                     raise AuthenticationError(
                         f"the API rejected the credentials for account {self.account_sid!r} "
@@ -281,13 +268,16 @@ class ExotelClient:
                     "or rate-limiting this account; re-run later (nothing partial was recorded)."
                 )
             self.stats.retries += 1
-            self.stats.retry_wait_seconds += delay
             log.warning(
                 "GET %s offset=%s: %s; retry %d/%d in %.2fs",
                 path, params.get("offset", "-"), reason, attempt, self.retry.max_attempts - 1,
                 delay,
             )
             self._sleep(delay)
+
+
+def _reveal(value: Secret | str) -> str:
+    return value.reveal() if isinstance(value, Secret) else value
 
 
 def _parse_envelope(body: bytes, path: str) -> dict[str, Any]:

@@ -41,12 +41,14 @@ def _context(con: duckdb.DuckDBPyConnection, published: Path) -> ReportContext:
     names = [d[0] for d in cursor.description or []]
     rows = cursor.fetchall()
     values = dict(zip(names, rows[0], strict=True)) if rows else {}
-    # Copies published before reports existed carry no zone: fall back to the defaults.
+    if not values.get("account_timezone"):
+        raise ReadError(f"{published} was published by an older version without its time zone: "
+                        "run `campaign-analytics sync` to publish it again")
     return ReportContext(
-        zone=ZoneInfo(values.get("account_timezone") or "Asia/Kolkata"),
+        zone=ZoneInfo(values["account_timezone"]),
         generated_at=dt.datetime.now(dt.UTC),
         source=f"the published copy {published.name}",
-        finalization_hours=int(values.get("dlr_finalization_hours") or 72),
+        finalization_hours=int(values["dlr_finalization_hours"]),
         published_at=values.get("published_at"),
     )
 

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: its resource, its one-writer pool and the raw schema."""

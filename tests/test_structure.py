@@ -1,0 +1,65 @@
+"""The code location's structure: one way in for settings, the daily job runs every asset, and
+the layers point one way."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from orchestration.lib.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_the_daily_job_runs_every_asset_and_check_of_the_code_location() -> None:
+    """`campaign-analytics sync` runs the job built from the loaded definitions, so an asset
+    added under defs/ is run without listing it anywhere else."""
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.operations.jobs import DAILY_JOB
+
+    settings = load_settings({}, dotenv_path=None, require_credentials=False)
+    definitions = build_definitions(settings)
+    graph = definitions.resolve_asset_graph()
+    job = definitions.resolve_job_def(DAILY_JOB)
+    assert set(job.asset_layer.executable_asset_keys) == set(graph.materializable_asset_keys)
+    checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
+    assert {"freshness", "rejected_share", "stats_reconciliation"} <= checks
+    assert set(definitions.resources) == {"exotel", "warehouse", "dbt"}
+
+
+def test_settings_never_travel_through_the_process_environment() -> None:
+    writes = re.compile(r"os\.environ\[[^]]+\]\s*=|os\.environ\.(update|setdefault)\(|os\.putenv")
+    offenders = [f"{path.relative_to(ROOT)}:{number}"
+                 for path in _python_files("orchestration")
+                 for number, line in enumerate(path.read_text().splitlines(), start=1)
+                 if writes.search(line)]
+    assert offenders == []
+
+
+def test_lib_never_imports_defs() -> None:
+    """lib/ is the lower layer: helpers that know nothing of Dagster's definitions."""
+    offenders = []
+    for path in _python_files("orchestration/lib"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                          if n.startswith(("orchestration.defs", "orchestration.runner",
+                                           "orchestration.cli", "orchestration.definitions"))]
+    assert offenders == []
+
+
+def test_intermediate_models_never_read_marts() -> None:
+    """dbt layers run staging -> intermediate -> marts: an intermediate model refs only staging,
+    intermediate models and seeds."""
+    marts = {p.stem for p in (ROOT / "dbt_project/models/marts").glob("*.sql")}
+    offenders = [f"{path.name} -> {name}"
+                 for path in (ROOT / "dbt_project/models/intermediate").glob("*.sql")
+                 for name in re.findall(r"ref\('([^']+)'\)", path.read_text())
+                 if name in marts]
+    assert offenders == []
