@@ -16,18 +16,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import io
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
+import duckdb
+
+from orchestration.lib.ids import check_id
 from orchestration.lib.readers import (
     ReadError,
     failed_recipients,
     format_rows,
     format_table,
     kpi_summary,
+    quality_summary,
     read_status,
     run_query,
     write_xlsx,
@@ -35,13 +42,19 @@ from orchestration.lib.readers import (
 from orchestration.lib.reports import write_campaign_report, write_overview
 from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
 from orchestration.lib.settings import ConfigError, Settings, load_settings
-from orchestration.runner import PipelineError, preflight, run_pipeline
+from orchestration.runner import (
+    PipelineError,
+    WarehouseBusy,
+    exclusive_run,
+    preflight,
+    run_pipeline,
+)
 from orchestration.sandbox.generator import AccountConfig
 from orchestration.sandbox.server import Faults, SandboxServer
 
 log = logging.getLogger("campaign_analytics")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
 
 def _date(text: str) -> dt.datetime:
@@ -73,6 +86,16 @@ def _range(text: str) -> tuple[int, int]:
     if not 1 <= bounds[0] <= bounds[1]:
         raise argparse.ArgumentTypeError(f"expected 1 <= MIN <= MAX, got {text!r}")
     return bounds
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port between 1 and 65535, got {text!r}")
+    return port
 
 
 def _share(text: str) -> float:
@@ -130,7 +153,11 @@ def sandbox_from_args(args: argparse.Namespace, *, port: int) -> SandboxServer:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    server = sandbox_from_args(args, port=args.port)
+    try:
+        server = sandbox_from_args(args, port=args.port)
+    except OSError as error:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): "
+                          "choose another --port") from None
     print(f"Sandbox API listening on {server.url} (Ctrl-C to stop). Point the pipeline at it:")
     for name, value in server.environment().items():
         print(f"  {name}={value}")
@@ -152,25 +179,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "WAREHOUSE_PATH": str(args.warehouse_dir / "warehouse.duckdb"),
             "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
         }, dotenv_path=None)
-        _run(settings, None)
+        _run(settings, None, verbose=args.verbose)
         written = write_overview(settings.published_path)
         print(f"\nReports (open in a browser, no network needed): {written.overview}")
+        published = settings.published_path
+        print("Next, look around:\n"
+              f"  campaign-analytics status --published {published}\n"
+              f"  campaign-analytics query --published {published} "
+              "\"SELECT * FROM marts.sms_campaign_performance\"")
     return EXIT_OK
 
 
-def _run(settings: Settings, ingest_config: dict | None) -> None:
-    print(f"Checking the API at {settings.base_url} ...")
-    campaigns = preflight(settings)
-    print(f"  {len(campaigns.voice)} voice and {len(campaigns.sms)} SMS campaigns listed.")
-    print(f"Running ingest -> dbt build -> publish into {settings.warehouse_path} "
-          "(progress below) ...")
-    run_pipeline(settings, ingest_config=ingest_config)
+def _run(settings: Settings, ingest_config: dict | None, *, verbose: bool) -> None:
+    with exclusive_run(settings):
+        print(f"Checking the API at {settings.base_url} ...")
+        campaigns = preflight(settings)
+        print(f"  {len(campaigns.voice)} voice and {len(campaigns.sms)} SMS campaigns listed.")
+        print(f"Running ingest -> dbt build -> publish into {settings.warehouse_path} "
+              f"(progress below{'' if verbose else '; dbt per model with -v'}) ...", flush=True)
+        # dagster-dbt echoes every dbt line to stdout; without -v only what goes wrong is shown
+        # (a failed run's message carries the dbt error).
+        quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+        with quiet:
+            result = run_pipeline(settings, ingest_config=ingest_config,
+                                  log_level="DEBUG" if verbose else "INFO")
     print(f"\nPublished a read-only copy for BI tools and queries: {settings.published_path}\n")
     print(kpi_summary(settings.published_path))
+    failed = [f"{e.asset_key.to_user_string()} {e.check_name} ({e.severity.value.lower()})"
+              for e in result.get_asset_check_evaluations() if not e.passed]
+    print("\n" + quality_summary(settings.published_path, result.run_id, failed))
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    _run(load_settings(), None)
+    _run(load_settings(), None, verbose=args.verbose)
     return EXIT_OK
 
 
@@ -188,12 +229,36 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             raise ConfigError("--to must not be before --from")
         config = {"start_date_from": args.start.date().isoformat(),
                   "start_date_to": args.end.date().isoformat()}
-    _run(settings, config)
+    _run(settings, config, verbose=args.verbose)
     return EXIT_OK
 
 
 def _published(args: argparse.Namespace) -> Path:
-    return args.published or load_settings(require_credentials=False).published_path
+    if args.published:
+        return args.published
+    path = load_settings(require_credentials=False).published_path
+    demo = DEMO_DIR / "published.duckdb"
+    if not path.exists() and demo.exists():
+        raise ConfigError(f"no published copy at {path} (PUBLISHED_PATH) yet; the demo's copy is "
+                          f"{demo}: add --published {demo}")
+    return path
+
+
+def _out(path: Path) -> Path:
+    """An --out file that can be written, checked before any work is done."""
+    if path.is_dir():
+        raise ConfigError(f"--out {path} is a folder: give a file name inside it")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--out {path}: the folder {path.parent} does not exist")
+    existed = path.exists()
+    try:  # the one honest test of "can this user write here" (root passes os.access)
+        with path.open("a"):
+            pass
+    except OSError as error:
+        raise ConfigError(f"--out {path}: cannot write there ({error.strerror})") from None
+    if not existed:
+        path.unlink()
+    return path
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -215,7 +280,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"\nRejected records: {status.rejected_total:,} in all")
     if status.rejected_top:
         print(format_table(["entity", "failed checks", "records"], status.rejected_top))
-    print(f"\nUnreconciled final campaigns: {len(status.unreconciled)}")
+    print("\nEnded campaigns whose details do not reconcile with their stats: "
+          f"{len(status.unreconciled)}")
     if status.unreconciled:
         print(format_table(["channel", "campaign", "name", "in warehouse", "reported"],
                            status.unreconciled))
@@ -224,13 +290,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     headers, rows = run_query(_published(args), args.sql)
-    print(format_rows(headers, rows, args.format))
+    # Values as they are: codes (30004) and years (2026) read wrong with thousands separators.
+    print(format_rows(headers, rows, args.format, group_digits=False))
+    if args.format == "table":
+        print(f"({len(rows):,} row{'' if len(rows) == 1 else 's'})")
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    check_id(args.campaign)
+    out = _out(args.out or Path(f"failed_{args.campaign}.{args.format}"))
     headers, rows = failed_recipients(_published(args), args.campaign)
-    out = args.out or Path(f"failed_{args.campaign}.{args.format}")
     if args.format == "xlsx":
         write_xlsx(out, headers, rows)
     else:
@@ -244,14 +314,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.campaign:
         if args.start or args.end:
             raise ConfigError("--from/--to apply to --overview, not to a campaign report")
-        path = write_campaign_report(published, args.campaign, args.out)
+        path = write_campaign_report(published, check_id(args.campaign),
+                                     _out(args.out) if args.out else None)
         print(f"Wrote the report of {args.campaign} to {path}")
         return EXIT_OK
     start = args.start.date() if args.start else None
     end = args.end.date() if args.end else None
     if start and end and end < start:
         raise ConfigError("--to must not be before --from")
-    written = write_overview(published, start=start, end=end, out=args.out,
+    written = write_overview(published, start=start, end=end,
+                             out=_out(args.out) if args.out else None,
                              with_campaigns=not args.no_campaign_reports)
     print(f"Wrote the overview to {written.overview}")
     if written.campaigns:
@@ -260,12 +332,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument mistakes in one line, pointing at the help, instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="campaign-analytics",
         description="Voice and SMS campaign analytics from the Exotel reporting API.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log debug detail, and dbt's progress per model")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="sandbox API -> full run -> KPI summary")
@@ -287,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.set_defaults(handler=cmd_backfill)
 
     sandbox = commands.add_parser("sandbox", help="serve the bundled synthetic API")
-    sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    sandbox.add_argument("--port", type=_port, default=8765,
+                         help="port on 127.0.0.1 (default 8765)")
     add_sandbox_arguments(sandbox)
     sandbox.set_defaults(handler=cmd_sandbox)
 
@@ -302,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--format", choices=["table", "csv", "json"], default="table")
         command.set_defaults(handler=handler)
 
-    export = commands.add_parser("export", help="export failed recipients (seed 002)")
+    export = commands.add_parser("export", help="export failed recipients with the reason")
     export.add_argument("what", choices=["failed"])
     export.add_argument("--campaign", required=True, metavar="ID")
     export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
@@ -327,6 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="output file")
     report.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
     report.set_defaults(handler=cmd_report)
+    for command in commands.choices.values():  # `-v` before or after the subcommand
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="log debug detail, and dbt's progress per model")
     return parser
 
 
@@ -342,14 +426,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours = logging.getLogger("campaign_analytics")
     ours.addHandler(handler)
     ours.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    if not args.verbose:
+        # Deprecation notices from inside Dagster and dbt, repeated on every run: not the user's
+        # to act on.
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module="dagster")
     try:
         return args.handler(args)
+    except BrokenPipeError:
+        # `status | head`: the reader left. Point stdout at nothing so the exit flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("error: the output was closed before everything was written", file=sys.stderr)
+        return EXIT_USAGE
     except (ConfigError, ReadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except duckdb.Error as exc:  # the published copy lacks what a reading command needs
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: the published copy cannot answer this ({first}): point --published at "
+              "a copy made by `campaign-analytics sync` or `demo`", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file the user named could not be written or read
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted; whatever was not committed is rolled back on the next run",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

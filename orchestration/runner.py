@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +18,8 @@ from orchestration.lib.exotel import (
     RetryPolicy,
     TransientApiError,
 )
-from orchestration.lib.settings import Settings
+from orchestration.lib.run_lock import WarehouseBusyError, run_lock
+from orchestration.lib.settings import ConfigError, Settings
 
 # A quick look before a long run: wrong credentials or an unreachable host fail in seconds.
 PREFLIGHT_RETRY = RetryPolicy(max_attempts=2, base_delay_seconds=0.5, max_elapsed_seconds=15)
@@ -25,6 +29,10 @@ class PipelineError(RuntimeError):
     """The run could not start or did not finish; the message says what to fix."""
 
 
+class WarehouseBusy(PipelineError):
+    """Another run holds the warehouse (the CLI exits 3)."""
+
+
 @dataclass(frozen=True)
 class Campaigns:
     voice: list[dict[str, Any]]
@@ -32,11 +40,32 @@ class Campaigns:
 
     @property
     def ids(self) -> set[str]:
-        return {c["id"] for c in self.voice} | {c["id"] for c in self.sms}
+        return {str(c.get("id")) for c in [*self.voice, *self.sms]}
+
+
+@contextmanager
+def exclusive_run(settings: Settings) -> Iterator[None]:
+    """Hold the warehouse for a whole CLI run, found busy or unwritable before the API is
+    called. The run's own resources take the same lock again (it is re-entrant)."""
+    path = settings.warehouse_path
+    if path.is_dir():
+        raise ConfigError(f"WAREHOUSE_PATH {path} is a folder: give the path of a .duckdb file")
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(run_lock(path, wait_seconds=settings.run_lock_wait_seconds))
+        except WarehouseBusyError as error:
+            raise WarehouseBusy(str(error)) from None
+        except OSError as error:
+            raise ConfigError(f"WAREHOUSE_PATH {path} cannot be written ({error.strerror}): "
+                              "choose a folder this user can write to") from None
+        if path.exists() and not os.access(path, os.W_OK):
+            raise ConfigError(f"WAREHOUSE_PATH {path} is read-only for this user")
+        yield
 
 
 def preflight(settings: Settings) -> Campaigns:
     """List the account's campaigns with a fast-failing client; raise PipelineError if we can't."""
+    settings.require_credentials()
     try:
         with ExotelClient.from_settings(settings, retry=PREFLIGHT_RETRY,
                                         timeout_seconds=15) as client:
@@ -71,12 +100,54 @@ def run_pipeline(
     result = job.execute_in_process(run_config=run_config, instance=instance,
                                     raise_on_error=False)
     if not result.success:
-        failures = [event for event in result.all_events if event.is_step_failure]
-        reasons = "; ".join(
-            f"{event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}"
-            for event in failures if event.step_failure_data and event.step_failure_data.error
-        )
+        published = any(event.asset_key == PUBLISHED_MARTS
+                        for event in result.get_asset_materialization_events())
         raise PipelineError(
-            f"the run failed ({reasons or 'see the log above'}); nothing new was published"
+            f"the run failed: {failure_cause(result)}. "
+            + ("The published copy was updated before the failure."
+               if published else "Nothing new was published.")
         )
     return result
+
+
+PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def failure_cause(result: dg.ExecuteInProcessResult) -> str:
+    """The first failure of a run as the thing to fix, not the op that raised it: the lock
+    holder, the cast that failed, the dbt node and its error."""
+    for event in result.all_events:
+        error = _error_of(event)
+        if error is None:
+            continue
+        while error.cause is not None:  # "Error occurred while executing op" wraps the cause
+            error = error.cause
+        where = f"{event.step_key}: " if event.step_key else ""
+        return where + _first_words(error.message)
+    return "see the log above"
+
+
+def _error_of(event: dg.DagsterEvent) -> Any:
+    data = event.event_specific_data
+    if event.is_step_failure and data is not None:
+        return data.error
+    if event.event_type_value in ("RUN_FAILURE", "ENGINE_EVENT", "RESOURCE_INIT_FAILURE"):
+        return getattr(data, "error", None)
+    return None
+
+
+def _first_words(message: str) -> str:
+    message = _ANSI.sub("", message)
+    if "Errors parsed from dbt logs:" in message:
+        lines = [line.strip() for line in message.split("Errors parsed from dbt logs:", 1)[1]
+                 .splitlines() if line.strip()]
+        for number, line in enumerate(lines):
+            if re.match(r"(Failure|\w+ Error) in ", line):
+                detail = next((d for d in lines[number + 1:] if not d.startswith(("compiled",
+                              ">"))), "")
+                return f"dbt: {line} {detail}".strip()
+        return "dbt: " + (lines[0] if lines else "failed")
+    first = next((line.strip() for line in message.splitlines() if line.strip()), message)
+    # "package.module.SomeError: what happened" -> "what happened"
+    return re.sub(r"^[\w.]+(Error|Exception|Failure)\w*: ", "", first)

@@ -9,8 +9,15 @@ import time
 import pytest
 
 from orchestration.defs.exotel.schemas import describe_check
-from orchestration.defs.exotel.selection import Backfill, CampaignRef, campaigns_to_pull, is_final
+from orchestration.defs.exotel.selection import (
+    Backfill,
+    CampaignRef,
+    LedgerState,
+    campaigns_to_pull,
+    receipt_window_closed,
+)
 from orchestration.lib.prefetch import prefetch
+from orchestration.lib.rules import UNRECONCILED_PULL_ATTEMPTS
 
 UTC = dt.UTC
 
@@ -20,24 +27,33 @@ def _ref(cid: str, status: str = "Completed", start_day: int = 1) -> CampaignRef
     return CampaignRef("sms", cid, status, start, start, start + dt.timedelta(hours=1))
 
 
-def test_finality_needs_a_terminal_status_and_the_receipt_window_to_pass() -> None:
+def test_the_receipt_window_needs_a_terminal_status_and_the_hours_to_pass() -> None:
     end = dt.datetime(2026, 1, 1, tzinfo=UTC)
-    assert not is_final("Completed", end, end + dt.timedelta(hours=71), 72)
-    assert is_final("Completed", end, end + dt.timedelta(hours=72), 72)
-    assert not is_final("In-Progress", end, end + dt.timedelta(days=30), 72)
-    assert not is_final("Completed", None, end + dt.timedelta(days=30), 72)
-    assert is_final("Canceled", end, end + dt.timedelta(hours=80), 72)
+    assert not receipt_window_closed("Completed", end, end + dt.timedelta(hours=71), 72)
+    assert receipt_window_closed("Completed", end, end + dt.timedelta(hours=72), 72)
+    assert not receipt_window_closed("In-Progress", end, end + dt.timedelta(days=30), 72)
+    assert not receipt_window_closed("Completed", None, end + dt.timedelta(days=30), 72)
+    assert receipt_window_closed("Canceled", end, end + dt.timedelta(hours=80), 72)
 
 
 def test_a_daily_run_pulls_new_and_not_yet_final_campaigns() -> None:
     listed = [_ref("new"), _ref("pending"), _ref("done")]
-    chosen = campaigns_to_pull(listed, {"pending": False, "done": True})
+    chosen = campaigns_to_pull(listed, {"pending": LedgerState(), "done": LedgerState(True)})
     assert [r.campaign_id for r in chosen] == ["new", "pending"]
+
+
+def test_an_unreconciled_campaign_is_pulled_again_a_bounded_number_of_times() -> None:
+    listed = [_ref("short"), _ref("stuck")]
+    ledger = {"short": LedgerState(unreconciled_pulls=UNRECONCILED_PULL_ATTEMPTS - 1),
+              "stuck": LedgerState(unreconciled_pulls=UNRECONCILED_PULL_ATTEMPTS)}
+    assert [r.campaign_id for r in campaigns_to_pull(listed, ledger)] == ["short"]
+    assert ledger["stuck"].given_up and not ledger["short"].given_up
+    assert not LedgerState(is_final=True, unreconciled_pulls=9).given_up
 
 
 def test_a_backfill_takes_ids_or_a_local_start_date_range() -> None:
     listed = [_ref("a", start_day=1), _ref("b", start_day=2), _ref("c", start_day=3)]
-    finals = {"a": True, "b": True, "c": True}
+    finals = {cid: LedgerState(is_final=True) for cid in "abc"}
     by_id = campaigns_to_pull(listed, finals, backfill=Backfill(campaign_ids=frozenset({"c"})))
     assert [r.campaign_id for r in by_id] == ["c"]
     by_date = campaigns_to_pull(

@@ -76,6 +76,7 @@ def built(tmp_path_factory):
                "PUBLISHED_PATH": str(tmp / "published.duckdb")}
         settings = load_settings(env, dotenv_path=None)
         run_pipeline(settings)
+        (tmp / "cli").mkdir()
         cli = subprocess.run([*CLI, "report", "--overview", "--out", str(tmp / "cli" /
                                                                        "overview.html")],
                              env=env, capture_output=True, text=True, timeout=120)
@@ -132,6 +133,7 @@ def test_cli_report_for_one_campaign_and_its_errors(built) -> None:
 
 def test_overview_date_range_selects_campaigns_by_local_start_day(built) -> None:
     out = built["tmp"] / "range" / "overview.html"
+    out.parent.mkdir()
     result = subprocess.run([*CLI, "report", "--overview", "--from", "2026-01-05", "--to",
                              "2026-01-06", "--no-campaign-reports", "--out", str(out)],
                             env=built["env"], capture_output=True, text=True, timeout=60)

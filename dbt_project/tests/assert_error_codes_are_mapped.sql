@@ -1,6 +1,6 @@
 -- Warns when the provider sends an error code or detailed status that dim_error_codes does not
 -- map: those messages fall into error_category 'unknown' until the seed learns the code.
-{{ config(severity='warn') }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_sms_messages_classified'}}}) }}
 
 with messages as (
     select * from {{ ref('int_sms_messages_classified') }}

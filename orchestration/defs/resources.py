@@ -10,13 +10,13 @@ from typing import Any
 
 from orchestration.defs.dbt.project import dbt_resource
 from orchestration.defs.exotel.resources import ExotelApi
-from orchestration.defs.warehouse.resources import Warehouse
+from orchestration.defs.warehouse.resources import warehouse_resource
 from orchestration.lib.settings import Settings
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
     return {
         "exotel": ExotelApi(settings),
-        "warehouse": Warehouse(settings),
+        "warehouse": warehouse_resource(settings),
         "dbt": dbt_resource(),
     }

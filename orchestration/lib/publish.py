@@ -28,6 +28,9 @@ from orchestration.lib.rules import changed_campaigns_sql
 from orchestration.lib.warehouse import sql_string
 
 PHONE_COLUMNS = frozenset({"recipient_number", "contact_number"})
+# Free text that may quote a number (the provider's error messages, our rejection reasons): any
+# phone-like run of digits in it is masked too (orchestration/lib/phone.py does the same).
+TEXT_COLUMNS = frozenset({"error_message", "fail_reason", "failed_checks"})
 UNMASKED_TABLES = frozenset({"failed_recipients"})
 
 # Operational summaries copied next to the marts, so `campaign-analytics status` never needs
@@ -74,13 +77,24 @@ def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[t
         [catalog, table]).fetchall()
 
 
+def _masked_text(column: str) -> str:
+    """Phone-like digit runs (8-15 digits, with or without '+') inside free text, masked as
+    orchestration/lib/phone.py masks them; longer runs (template ids) and ids are left alone."""
+    pattern = r"(^|[^0-9A-Za-z_+])(\+\d{2}|\d{3})\d{1,8}(\d{4})([^0-9]|$)"
+    return f"regexp_replace({column}, '{pattern}', '\\1\\2******\\3\\4', 'g')"
+
+
 def _select(table: str, columns: list[tuple[str, str]], phone_numbers: str) -> str:
-    return ", ".join(
-        f"{_masked(c)} AS {c}"
-        if phone_numbers == "masked" and c in PHONE_COLUMNS and table not in UNMASKED_TABLES
-        else c
-        for c, _ in columns
-    )
+    def published(column: str) -> str:
+        if phone_numbers != "masked" or table in UNMASKED_TABLES:
+            return column
+        if column in PHONE_COLUMNS:
+            return f"{_masked(column)} AS {column}"
+        if column in TEXT_COLUMNS:
+            return f"{_masked_text(column)} AS {column}"
+        return column
+
+    return ", ".join(published(c) for c, _ in columns)
 
 
 def _previous_copy_usable(con: duckdb.DuckDBPyConnection, phone_numbers: str) -> bool:
@@ -172,6 +186,9 @@ def publish(
             con.execute(f"DROP TABLE marts.{table}")
         for name, query in OPS_QUERIES.items():
             con.execute(f"CREATE OR REPLACE TABLE ops.{name} AS {query}")
+            if phone_numbers == "masked" and name == "rejected_records_summary":
+                con.execute(f"UPDATE ops.{name} SET failed_checks = "
+                            f"{_masked_text('failed_checks')}")
         con.execute(
             # Readers (reports) need the zone and receipt window the marts were built with.
             "CREATE OR REPLACE TABLE ops.publish AS SELECT ?::TIMESTAMPTZ AS published_at, "

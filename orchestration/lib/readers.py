@@ -18,25 +18,60 @@ class ReadError(RuntimeError):
     """The published copy is missing, or a query against it failed; the message says why."""
 
 
-def open_published(path: Path) -> duckdb.DuckDBPyConnection:
+# What an ad-hoc query may do: read the published copy, nothing else. With external access off,
+# DuckDB refuses COPY ... TO, ATTACH, EXPORT, INSTALL/LOAD and reading any other file (so
+# `read_csv` of a local file is refused too: analysts do that in the duckdb CLI or a notebook,
+# against the copy read-only); the configuration is then locked so a query cannot undo it.
+# The copy itself is opened read-only, so no statement can change it.
+QUERY_SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_persistent_secrets": False,
+}
+
+
+def open_published(path: Path, *, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
+    """The published copy, read-only; `sandboxed` for SQL a person typed (see QUERY_SANDBOX)."""
     if not path.exists():
         raise ReadError(
             f"no published copy at {path}: run `campaign-analytics sync` (or `demo`) first, "
             "or set PUBLISHED_PATH"
         )
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
+    if path.is_dir():
+        raise ReadError(f"{path} is a folder, not a published copy: point --published or "
+                        "PUBLISHED_PATH at the published .duckdb file")
+    try:
+        # No Python replacement scans: a table missing from the copy must be an error, not a
+        # lookup among this module's Python variables.
+        con = duckdb.connect(str(path), read_only=True,
+                             config={"python_enable_replacements": False,
+                                     **(QUERY_SANDBOX if sandboxed else {})})
+        con.execute("SET TimeZone = 'UTC'")
+        if sandboxed:
+            con.execute("SET lock_configuration = true")  # no query can switch it back
+    except duckdb.Error as error:
+        raise ReadError(f"{path} is not a DuckDB file this version can read "
+                        f"({_first_line(error)}): point --published or PUBLISHED_PATH at the "
+                        "published copy") from None
     return con
 
 
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    con = open_published(path)
+    if not sql.strip().strip(";").strip():
+        raise ReadError("the query is empty: give a SQL statement, e.g. "
+                        "\"SELECT * FROM marts.dim_campaigns\"")
+    con = open_published(path, sandboxed=True)
     try:
         cursor = con.execute(sql)
         headers = [d[0] for d in cursor.description or []]
         return headers, cursor.fetchall()
     except duckdb.Error as error:
-        raise ReadError(f"query failed: {error}") from None
+        raise ReadError(f"query failed: {_first_line(error)}") from None
     finally:
         con.close()
 
@@ -77,32 +112,35 @@ def read_status(path: Path) -> Status:
         unreconciled = con.execute("""
             SELECT 'sms', p.campaign_id, p.campaign_name, p.messages_total, p.reported_total
             FROM marts.sms_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
-            WHERE d.is_final AND NOT p.is_reconciled
+            WHERE d.is_receipt_window_closed AND NOT p.is_reconciled
             UNION ALL
             SELECT 'voice', p.campaign_id, p.campaign_name, p.contacts, p.reported_created
             FROM marts.voice_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
-            WHERE d.is_final AND NOT p.is_reconciled ORDER BY 1, 2""").fetchall()
+            WHERE d.is_receipt_window_closed AND NOT p.is_reconciled ORDER BY 1, 2""").fetchall()
     finally:
         con.close()
     return Status(published_at, run_id, phones, runs, counts, int(rejected_total), rejected,
                   unreconciled)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, group_digits: bool = True) -> str:
     if value is None:
         return ""
+    comma = "," if group_digits else ""
     if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+        return (f"{value:{comma}.4f}".rstrip("0").rstrip(".") if value % 1
+                else f"{value:{comma}.0f}")
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
+        return f"{value:{comma}}"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     return str(value)
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table: numbers right-aligned with thousands separators."""
-    cells = [[_cell(v) for v in row] for row in rows]
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                 group_digits: bool = True) -> str:
+    """A plain-text table: numbers right-aligned (with thousands separators: counts)."""
+    cells = [[_cell(v, group_digits) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows)
                for i in range(len(headers))]
@@ -116,7 +154,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-def format_rows(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+def format_rows(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, *,
+                group_digits: bool = True) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -126,7 +165,7 @@ def format_rows(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str)
     if fmt == "json":
         return json.dumps([dict(zip(headers, row, strict=True)) for row in rows], default=str,
                           indent=2)
-    return format_table(headers, rows)
+    return format_table(headers, rows, group_digits=group_digits)
 
 
 def _pct(value: float | None) -> str:
@@ -172,6 +211,33 @@ def kpi_summary(path: Path) -> str:
         parts.append(f"\nAll SMS: {total:,} messages, {delivered:,} delivered "
                      f"({_pct(rate)} of submitted), {pending:,} still awaiting receipts.")
     return "\n".join(parts) if parts else "No campaigns yet."
+
+
+def _some(items: Sequence[str], most: int = 5) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def quality_summary(path: Path, run_id: str, failed_checks: Sequence[str]) -> str:
+    """What a run's user should know beyond the KPIs: records quarantined, campaigns whose
+    details do not add up to their stats, checks that failed."""
+    status = read_status(path)
+    con = open_published(path)
+    try:
+        records, rejected = con.execute(
+            "SELECT coalesce(sum(records), 0), coalesce(sum(rejected), 0) FROM ops.ingest_runs "
+            "WHERE run_id = ?", [run_id]).fetchall()[0]
+    finally:
+        con.close()
+    share = f" ({rejected / records:.2%} of {records:,})" if records else ""
+    lines = ["Data quality",
+             f"  rejected records: {rejected:,} in this run{share}, {status.rejected_total:,} "
+             "in all (reasons: `campaign-analytics status`)"]
+    unreconciled = [f"{channel} {campaign}" for channel, campaign, *_ in status.unreconciled]
+    lines.append("  ended campaigns whose details do not reconcile with their stats: "
+                 + (_some(unreconciled) if unreconciled else "none"))
+    lines.append("  failed checks: " + (_some(list(failed_checks)) if failed_checks else "none"))
+    return "\n".join(lines)
 
 
 def failed_recipients(path: Path, campaign_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -28,6 +28,7 @@ MAX_DLR_FINALIZATION_HOURS = 30 * 24
 DEFAULT_RATE_LIMIT_PER_MINUTE = 200
 DEFAULT_PHONE_NUMBERS = "masked"
 DEFAULT_DAILY_RUN_CRON = "0 2 * * *"
+DEFAULT_RUN_LOCK_WAIT_SECONDS = 30
 
 CREDENTIAL_VARIABLES = ("EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
 
@@ -80,6 +81,8 @@ class Settings:
     rate_limit_per_minute: int
     publish_phone_numbers: str = DEFAULT_PHONE_NUMBERS
     daily_run_cron: str = DEFAULT_DAILY_RUN_CRON
+    # How long a run waits for another run to release the warehouse before giving up.
+    run_lock_wait_seconds: int = DEFAULT_RUN_LOCK_WAIT_SECONDS
 
     @property
     def reports_dir(self) -> Path:
@@ -171,6 +174,10 @@ def load_settings(
         ),
         publish_phone_numbers=phone_numbers,
         daily_run_cron=cron,
+        run_lock_wait_seconds=_whole_number(
+            "RUN_LOCK_WAIT_SECONDS", get("RUN_LOCK_WAIT_SECONDS", ""),
+            DEFAULT_RUN_LOCK_WAIT_SECONDS, low=0, high=24 * 3600,
+        ),
     )
     check_paths_apart(settings)
     if require_credentials:

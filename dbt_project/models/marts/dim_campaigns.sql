@@ -38,6 +38,7 @@ select
     campaigns.ended_at,
     {{ to_local('campaigns.started_at') }} as started_at_local,
     coalesce(pulls.is_final, false) as is_final,
+    coalesce(pulls.is_receipt_window_closed, false) as is_receipt_window_closed,
     pulls.last_pulled_at
 from campaigns
 left join pulls on campaigns.campaign_id = pulls.campaign_id

@@ -46,7 +46,11 @@ hourly as (
         count(*) filter (where submitted) as submitted,
         count(*) filter (where succeeded) as succeeded,
         sum(latency_seconds) as latency_seconds_sum,
-        count(latency_seconds) as latency_samples
+        count(latency_seconds) as latency_samples,
+        -- Receipts arrive up to 72 hours late, so a handful of late ones drag the mean far from
+        -- the typical message: the median and p90 say what a sender can expect.
+        quantile_cont(latency_seconds, 0.5) as p50_latency_seconds,
+        quantile_cont(latency_seconds, 0.9) as p90_latency_seconds
     from events
     group by all
 )
@@ -62,5 +66,7 @@ select
     {{ safe_divide('succeeded', 'submitted') }} as success_rate,
     latency_seconds_sum::bigint as latency_seconds_sum,
     latency_samples,
-    {{ safe_divide('latency_seconds_sum', 'latency_samples') }} as avg_latency_seconds
+    {{ safe_divide('latency_seconds_sum', 'latency_samples') }} as avg_latency_seconds,
+    p50_latency_seconds::double as p50_latency_seconds,
+    p90_latency_seconds::double as p90_latency_seconds
 from hourly

@@ -17,6 +17,10 @@ from orchestration.lib.settings import Settings, load_settings
 # The dbt installed beside this Python (the project's .venv), so nothing needs activating.
 _BESIDE = Path(sys.executable).parent / "dbt"
 DBT_EXECUTABLE = str(_BESIDE) if _BESIDE.exists() else (shutil.which("dbt") or "dbt")
+# The same dbt, started through a launcher that dies with the run (defs/dbt/child.py), so a
+# killed run never leaves dbt holding the warehouse. Installed with the package.
+_LAUNCHER = Path(sys.executable).parent / "campaign-analytics-dbt"
+DBT_LAUNCHER = str(_LAUNCHER) if _LAUNCHER.exists() and _BESIDE.exists() else DBT_EXECUTABLE
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -30,7 +34,10 @@ def dbt_vars(settings: Settings) -> list[str]:
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    # Colour codes only where a person is watching a terminal.
+    flags = [] if sys.stdout.isatty() else ["--no-use-colors"]
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_LAUNCHER,
+                          global_config_flags=flags)
 
 
 def parse_manifest() -> None:

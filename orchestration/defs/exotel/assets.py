@@ -27,13 +27,15 @@ from orchestration.defs.exotel.pull import (
     CampaignPull,
     Channel,
     pull_campaigns,
+    quarantine_invalid_ids,
     to_campaign_ref,
 )
 from orchestration.defs.exotel.resources import ExotelApi
-from orchestration.defs.exotel.selection import Backfill, campaigns_to_pull
+from orchestration.defs.exotel.selection import Backfill, campaigns_to_pull, read_ledger
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.exotel import CampaignNotFoundError, ExotelError
-from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES
+from orchestration.lib.ids import is_valid_id
+from orchestration.lib.rules import UNRECONCILED_PULL_ATTEMPTS
 
 
 class IngestConfig(dg.Config):
@@ -94,11 +96,13 @@ def ingest(
 
     with exotel.open_client() as client, warehouse.connect() as con, \
             tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
-        listed = [to_campaign_ref(channel.name, r) for r in channel.list_campaigns(client)]
-        last_final = dict(con.execute(
-            "SELECT campaign_id, arg_max(is_final, loaded_at) FROM raw.campaign_pulls "
-            "WHERE channel = ? GROUP BY campaign_id", [channel.name]).fetchall())
-        chosen = campaigns_to_pull(listed, last_final, backfill=backfill,
+        records = list(channel.list_campaigns(client))
+        for reason in quarantine_invalid_ids(con, channel, records, run_id=context.run.run_id):
+            context.log.warning("a listed %s campaign was not pulled: %s", channel.name, reason)
+        listed = [to_campaign_ref(channel.name, r) for r in records
+                  if is_valid_id(r.get("id"))]
+        ledger = read_ledger(con, channel.name)
+        chosen = campaigns_to_pull(listed, ledger, backfill=backfill,
                                    timezone=settings.account_timezone)
         unmatched = sorted(backfill.campaign_ids - {ref.campaign_id for ref in listed})
         context.log.info(
@@ -150,8 +154,21 @@ def ingest(
     pages = sum(p.pages for p in pulls)
     total = loaded + rejected
     share = rejected / total if total else 0.0
-    unreconciled = [p.campaign_id for p in pulls
-                    if not p.is_reconciled and p.status in TERMINAL_CAMPAIGN_STATUSES]
+    retrying = [p.campaign_id for p in pulls if p.window_closed and not p.is_reconciled]
+    with warehouse.connect() as con:
+        given_up = sorted(cid for cid, state in read_ledger(con, channel.name).items()
+                          if state.given_up)
+    if retrying:
+        context.log.warning(
+            "%s: %d campaign(s) ended but their details do not reconcile with their stats "
+            "(a page may have come back short): %s. They are pulled again on the next run.",
+            channel.name, len(retrying), ", ".join(retrying))
+    if given_up:
+        context.log.error(
+            "%s: %d campaign(s) still did not reconcile after %d pulls and are no longer pulled: "
+            "%s. Their figures may be incomplete; re-pull with `campaign-analytics backfill "
+            "--campaign ID` once the provider's data is fixed.",
+            channel.name, len(given_up), UNRECONCILED_PULL_ATTEMPTS, ", ".join(given_up))
     yield dg.MaterializeResult(
         asset_key=campaign_key,
         metadata={
@@ -166,12 +183,15 @@ def ingest(
             dg.AssetCheckResult(
                 asset_key=campaign_key,
                 check_name="stats_reconciliation",
-                passed=not unreconciled,
-                severity=dg.AssetCheckSeverity.WARN,
+                passed=not retrying and not given_up,
+                severity=dg.AssetCheckSeverity.ERROR if given_up else dg.AssetCheckSeverity.WARN,
                 description="Per ended campaign, detail counts equal the campaign's reported "
-                "stats (seed 001: a mismatch usually means paging was not exhausted).",
+                "stats (a mismatch usually means paging ended early). Warns while a campaign is "
+                f"pulled again; fails once one has not reconciled after "
+                f"{UNRECONCILED_PULL_ATTEMPTS} pulls.",
                 metadata={
-                    "unreconciled_campaigns": dg.MetadataValue.json(unreconciled),
+                    "unreconciled_campaigns": dg.MetadataValue.json(retrying),
+                    "given_up_campaigns": dg.MetadataValue.json(given_up),
                     "checked_campaigns": len(pulls),
                     "differences": dg.MetadataValue.json({
                         p.campaign_id: {"reported": p.reported_total, "details": p.detail_total}

@@ -60,25 +60,14 @@ class BatchLoader:
         self.path = workdir / f"{entity.name}.ndjson"
         self.next_seq = 0
 
-    def load(self, lines: list[bytes]) -> BatchResult:
-        """Load NDJSON chunks (each one or more records, newline-separated, no trailing newline)."""
+    def load(self, lines: list[bytes], *, checked: bool = False) -> BatchResult:
+        """Load NDJSON chunks (each one or more records, newline-separated, no trailing newline).
+        `checked`: the records already passed their contract (check_records), skip it."""
         if not lines:
             return BatchResult()
-        self.path.write_bytes(b"\n".join(lines))
         entity = self.entity
-        path = sql_string(str(self.path))
-        columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}"
-                                  for k, v in entity.read_columns.items()) + "}"
-        typed = ", ".join(field.select_sql() for field in entity.fields)
-        # Both readers scan the same file in order (DuckDB preserves insertion order), so the
-        # positional join pairs each typed row with the record exactly as it was sent.
-        self.con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _batch AS
-            SELECT (row_number() OVER ()) - 1 AS batch_pos, o.json AS record_json, {typed}
-            FROM read_json({path}, format = 'newline_delimited', columns = {columns}) AS r
-            POSITIONAL JOIN read_ndjson_objects({path}) AS o
-        """)
-        reasons = self._validate()
+        stage_records(self.con, entity, lines, self.path)
+        reasons = _no_reasons() if checked else validate_staged(self.con, entity)
         self.con.register("_reasons", reasons)
         try:
             rejected = len(reasons)
@@ -127,17 +116,51 @@ class BatchLoader:
             f"SELECT count(DISTINCT unit) + count(*) FILTER (WHERE unit IS NULL) "
             f"FROM {self.units_table}").fetchall()[0][0])
 
-    def _validate(self) -> pd.DataFrame:
-        frame = (
-            self.con.sql("SELECT * EXCLUDE (record_json) FROM _batch ORDER BY batch_pos")
-            .to_arrow_table()
-            .to_pandas(types_mapper=pd.ArrowDtype)
-            .set_index("batch_pos", drop=False)
-        )
-        frame.index.name = None
-        try:
-            self.entity.contract.validate(frame, lazy=True)
-        except pa.errors.SchemaErrors as errors:
-            return failure_reasons(errors.failure_cases)
-        return pd.DataFrame({"batch_pos": pd.Series([], dtype="int64"),
-                             "failed_checks": pd.Series([], dtype="string")})
+
+def stage_records(con: duckdb.DuckDBPyConnection, entity: Entity, lines: list[bytes],
+                  path: Path) -> None:
+    """Type the records into the temp table `_batch`: the contract's fields as text and typed,
+    the record as sent, and each record's position in the batch."""
+    path.write_bytes(b"\n".join(lines))
+    source = sql_string(str(path))
+    columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}"
+                              for k, v in entity.read_columns.items()) + "}"
+    typed = ", ".join(field.select_sql() for field in entity.fields)
+    # Both readers scan the same file in order (DuckDB preserves insertion order), so the
+    # positional join pairs each typed row with the record exactly as it was sent.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _batch AS
+        SELECT (row_number() OVER ()) - 1 AS batch_pos, o.json AS record_json, {typed}
+        FROM read_json({source}, format = 'newline_delimited', columns = {columns}) AS r
+        POSITIONAL JOIN read_ndjson_objects({source}) AS o
+    """)
+
+
+def validate_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> pd.DataFrame:
+    """The staged batch against its Pandera contract: `(batch_pos, failed_checks)` for each
+    failing record."""
+    frame = (
+        con.sql("SELECT * EXCLUDE (record_json) FROM _batch ORDER BY batch_pos")
+        .to_arrow_table()
+        .to_pandas(types_mapper=pd.ArrowDtype)
+        .set_index("batch_pos", drop=False)
+    )
+    frame.index.name = None
+    try:
+        entity.contract.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        return failure_reasons(errors.failure_cases)
+    return _no_reasons()
+
+
+def check_records(con: duckdb.DuckDBPyConnection, entity: Entity, lines: list[bytes],
+                  path: Path) -> pd.DataFrame:
+    """Validate records without loading them, on a connection of the caller's: the fetching
+    thread checks each campaign record before it fetches that campaign's details."""
+    stage_records(con, entity, lines, path)
+    return validate_staged(con, entity)
+
+
+def _no_reasons() -> pd.DataFrame:
+    return pd.DataFrame({"batch_pos": pd.Series([], dtype="int64"),
+                         "failed_checks": pd.Series([], dtype="string")})

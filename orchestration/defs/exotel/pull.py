@@ -32,8 +32,8 @@ from orchestration.defs.exotel.entities import (
     VOICE_CAMPAIGN,
     Entity,
 )
-from orchestration.defs.exotel.loader import BatchLoader, BatchResult
-from orchestration.defs.exotel.selection import CampaignRef, is_final, parse_time
+from orchestration.defs.exotel.loader import BatchLoader, BatchResult, check_records
+from orchestration.defs.exotel.selection import CampaignRef, parse_time, receipt_window_closed
 from orchestration.lib.exotel import (
     ApiError,
     CampaignNotFoundError,
@@ -41,6 +41,8 @@ from orchestration.lib.exotel import (
     MalformedResponseError,
     Page,
 )
+from orchestration.lib.ids import ID_RULE, is_valid_id
+from orchestration.lib.phone import mask_numbers
 from orchestration.lib.prefetch import prefetch
 
 
@@ -81,6 +83,9 @@ class CampaignPull:
     pages: int = 0
     details: BatchResult | None = None
     campaign_rejected: bool = False
+    # Terminal and ended DLR_FINALIZATION_HOURS ago: no receipt can come any more.
+    window_closed: bool = False
+    # ... and the details reconcile with the stats: nothing can change, nothing is missing.
     is_final: bool = False
     reported_total: int | None = None
     detail_total: int = 0
@@ -106,6 +111,31 @@ def to_campaign_ref(channel: str, record: dict[str, Any]) -> CampaignRef:
     )
 
 
+def quarantine_invalid_ids(con: duckdb.DuckDBPyConnection, channel: Channel,
+                           records: list[dict[str, Any]], *, run_id: str) -> list[str]:
+    """Listed campaigns whose id is not a plain token are never requested (an id could turn a
+    request or a report file into a path): each is quarantined, once, with the reason, which
+    is also returned."""
+    reasons = []
+    for record in records:
+        campaign_id = record.get("id")
+        if is_valid_id(campaign_id):
+            continue
+        reason = mask_numbers(f"id {campaign_id!r} is not a valid campaign id ({ID_RULE})")
+        reasons.append(reason)
+        con.execute(
+            """
+            INSERT INTO raw.rejected_records
+            SELECT $entity, $campaign, $campaign, $reason, $record::JSON, $run, now()
+            WHERE NOT EXISTS (SELECT 1 FROM raw.rejected_records
+                              WHERE entity = $entity AND record_json = $record::JSON)
+            """,
+            {"entity": channel.campaign_entity.name, "campaign": str(campaign_id),
+             "reason": reason, "record": orjson.dumps(record).decode(), "run": run_id},
+        )
+    return reasons
+
+
 def _page_lines(page: Page) -> bytes:
     # Runs in the fetching thread: re-serialising each record is ~0.8 us, far cheaper than
     # building columns in Python, and hands DuckDB one record per line.
@@ -127,6 +157,7 @@ class CampaignFailure:
 class _Started:
     campaign_id: str
     record: dict[str, Any]
+    rejected: str | None = None  # the campaign record's failed checks: its details are not fetched
 
 
 @dataclass(frozen=True)
@@ -137,18 +168,29 @@ class _Finished:
 _FeedItem = _Started | bytes | _Finished | CampaignFailure
 
 
-def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str]
+def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], workdir: Path
           ) -> Iterator[_FeedItem]:
-    for campaign_id in campaign_ids:
-        try:
-            yield _Started(campaign_id, channel.get_campaign(client, campaign_id))
-            for page in channel.detail_pages(client, campaign_id):
-                yield _page_lines(page)
-            yield _Finished(client.server_time)
-        except (CampaignNotFoundError, MalformedResponseError, ApiError) as error:
-            # This campaign alone: the others go on. Anything else (bad credentials, a
-            # provider down past the retry budget) stops the run.
-            yield CampaignFailure(campaign_id, error)
+    # The campaign record is checked here, before its details are fetched: a campaign whose own
+    # record breaks its contract has its details left at the provider (they could not be tied
+    # to trustworthy campaign facts), not fetched page by page and thrown away.
+    entity = channel.campaign_entity
+    with duckdb.connect() as checker:
+        checker.execute("SET TimeZone = 'UTC'")  # typed as the loader types them
+        for campaign_id in campaign_ids:
+            try:
+                record = channel.get_campaign(client, campaign_id)
+                reasons = check_records(checker, entity, [orjson.dumps(record)],
+                                        workdir / f"{entity.name}.check.ndjson")
+                rejected = str(reasons["failed_checks"].iloc[0]) if len(reasons) else None
+                yield _Started(campaign_id, record, rejected)
+                if rejected is None:
+                    for page in channel.detail_pages(client, campaign_id):
+                        yield _page_lines(page)
+                yield _Finished(client.server_time)
+            except (CampaignNotFoundError, MalformedResponseError, ApiError) as error:
+                # This campaign alone: the others go on. Anything else (bad credentials, a
+                # provider down past the retry budget) stops the run.
+                yield CampaignFailure(campaign_id, error)
 
 
 class _CampaignWriter:
@@ -168,12 +210,12 @@ class _CampaignWriter:
                    "loaded_at": self.loaded_at, "workdir": workdir}
         con.begin()
         try:
-            campaign = BatchLoader(con, channel.campaign_entity, **options).load(
-                [orjson.dumps(self.record)])
-            # A campaign whose own record breaks the contract is quarantined and its details
-            # are not loaded: they could not be tied to trustworthy campaign facts.
-            self.pull.campaign_rejected = bool(campaign.rejected)
-            if not self.pull.campaign_rejected:
+            if started.rejected is not None:
+                self.pull.campaign_rejected = True
+                self._quarantine_once(started.rejected)
+            else:
+                BatchLoader(con, channel.campaign_entity, **options).load(
+                    [orjson.dumps(self.record)], checked=True)
                 self.pull.details = BatchResult()
                 self.details = BatchLoader(con, channel.detail_entity,
                                            unit_column=channel.unit_column, **options)
@@ -181,9 +223,25 @@ class _CampaignWriter:
             con.rollback()
             raise
 
+    def _quarantine_once(self, failed_checks: str) -> None:
+        """The rejected campaign record, unless the very same record was quarantined before:
+        it is checked again every run (the provider may fix it), but recorded once."""
+        record_json = orjson.dumps(self.record).decode()
+        self.con.execute(
+            """
+            INSERT INTO raw.rejected_records
+            SELECT $entity, $campaign, $campaign, $reason, $record::JSON, $run, $loaded
+            WHERE NOT EXISTS (
+                SELECT 1 FROM raw.rejected_records
+                WHERE entity = $entity AND campaign_id = $campaign
+                  AND record_json = $record::JSON)
+            """,
+            {"entity": self.channel.campaign_entity.name, "campaign": self.pull.campaign_id,
+             "reason": f"{failed_checks}; its details were not loaded",
+             "record": record_json, "run": self.run_id, "loaded": self.loaded_at},
+        )
+
     def add_page(self, lines: bytes) -> None:
-        if self.pull.campaign_rejected:
-            return  # the fetcher, running ahead, could not know: its pages are dropped
         self.pull.pages += 1
         if lines:
             self.batch.append(lines)
@@ -199,23 +257,32 @@ class _CampaignWriter:
     def finish(self, server_time: dt.datetime | None, dlr_finalization_hours: int
                ) -> CampaignPull:
         pull, record = self.pull, self.record
-        if pull.campaign_rejected:
-            self.con.commit()
-            return pull
-        self._flush()
         pulled_at = server_time or dt.datetime.now(dt.UTC)
         end_time = parse_time(record.get("end_time"))
-        pull.is_final = is_final(pull.status, end_time, pulled_at, dlr_finalization_hours)
-        stats = record.get("stats") if isinstance(record.get("stats"), dict) else {}
-        reported = stats.get(self.channel.total_stat)
-        pull.reported_total = reported if isinstance(reported, int) else None
-        pull.detail_total = self.details.distinct_units()
+        if not pull.campaign_rejected:
+            self._flush()
+            pull.window_closed = receipt_window_closed(pull.status, end_time, pulled_at,
+                                                       dlr_finalization_hours)
+            stats = record.get("stats") if isinstance(record.get("stats"), dict) else {}
+            reported = stats.get(self.channel.total_stat)
+            pull.reported_total = reported if isinstance(reported, int) else None
+            pull.detail_total = self.details.distinct_units()
+            # A short or empty page mid-stream ends paging early and looks like the last page;
+            # only the stats can tell. So a campaign is final only when its details reconcile.
+            pull.is_final = pull.window_closed and pull.is_reconciled
         pull.seconds = time.monotonic() - self.began
         self.con.execute(
-            "INSERT INTO raw.campaign_pulls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """
+            INSERT INTO raw.campaign_pulls (
+                channel, campaign_id, run_id, campaign_status, campaign_end_time, pulled_at,
+                is_final, pages, records, rejected, detail_total, reported_total, is_reconciled,
+                seconds, loaded_at, window_closed, campaign_rejected)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [self.channel.name, pull.campaign_id, self.run_id, pull.status, end_time, pulled_at,
-             pull.is_final, pull.pages, pull.records, pull.details.rejected, pull.detail_total,
-             pull.reported_total, pull.is_reconciled, pull.seconds, self.loaded_at],
+             pull.is_final, pull.pages, pull.records, pull.details.rejected if pull.details
+             else 0, pull.detail_total, pull.reported_total, pull.is_reconciled, pull.seconds,
+             self.loaded_at, pull.window_closed, pull.campaign_rejected],
         )
         self.con.commit()
         return pull
@@ -242,7 +309,8 @@ def pull_campaigns(
     writer: _CampaignWriter | None = None
     options = {"run_id": run_id, "batch_pages": batch_pages, "workdir": workdir, "log": log}
     try:
-        for item in prefetch(_feed(client, channel, campaign_ids), depth=2 * batch_pages):
+        for item in prefetch(_feed(client, channel, campaign_ids, workdir),
+                             depth=2 * batch_pages):
             if isinstance(item, bytes):
                 writer.add_page(item)  # type: ignore[union-attr] - a page follows its start
             elif isinstance(item, _Started):

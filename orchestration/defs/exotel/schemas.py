@@ -16,6 +16,9 @@ import pandera.pandas as pa
 import pyarrow
 from pandera.typing import Series
 
+from orchestration.lib.ids import ID_PATTERN, ID_RULE
+from orchestration.lib.phone import mask_number
+
 STRING = pd.ArrowDtype(pyarrow.string())
 TIMESTAMP = pd.ArrowDtype(pyarrow.timestamp("us", tz="UTC"))
 INTEGER = pd.ArrowDtype(pyarrow.int64())
@@ -28,16 +31,44 @@ CAMPAIGN_STATUSES = ["Created", "Scheduled", "In-Progress", "Paused", "Completed
                      "Canceled"]
 MESSAGE_TYPES = ["transactional", "promotional", "service"]
 
-ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$"
+# A time of day that can exist, and an offset the world uses (-12:00 to +14:00).
+ISO_WITH_OFFSET = (r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?"
+                   r"(Z|[+-](0\d|1[0-4]):?[0-5]\d)$")
 WHOLE_NUMBER = r"^-?\d+(\.0+)?$"
 DECIMAL_NUMBER = r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$"
 E164 = r"^\+[1-9]\d{7,14}$"
 # A caller ID is the ExoPhone: national format with a leading 0, or E.164 (docs/api-contract.md).
 CALLER_ID = r"^(\+[1-9]\d{7,14}|0[0-9X]{6,14})$"
 
+# Sane ranges, inside what the raw columns can hold (INTEGER, DECIMAL(18, 6), BIGINT): a value
+# past them is a broken record, quarantined with its reason, never a failed load.
+EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
+LATEST = pd.Timestamp("2100-01-01", tz="UTC")
+MAX_COST = 10_000  # credits or pulses for one message or call attempt
+MAX_PARTS = 255  # the most parts a concatenated SMS can have
+MAX_DETAILED_STATUS_CODE = 99_999  # five digits: 20000, 30001 ... 30099
+MAX_CALL_SECONDS = 24 * 3600
+MAX_ATTEMPTS = 100
+MAX_COUNT = 10**12  # a campaign's stats
+MAX_RETRY_INTERVAL_MINS = 366 * 24 * 60
+
 
 def _text(pattern: str) -> pa.Field:
     return pa.Field(nullable=True, str_matches=pattern)
+
+
+def _time() -> pa.Field:
+    return pa.Field(nullable=True, ge=EARLIEST, lt=LATEST)
+
+
+def _unparsed(frame: pd.DataFrame, field: str) -> Series[bool]:
+    """True where the text is there but is no real time (Feb 30): DuckDB's TRY_CAST gave NULL."""
+    return frame[f"{field}_text"].isna() | frame[field].notna()
+
+
+def _in_order(frame: pd.DataFrame, first: str, then: str) -> Series[bool]:
+    both = frame[first].notna() & frame[then].notna()
+    return ~both | (frame[then] >= frame[first]).fillna(True)
 
 
 class SmsMessageContract(pa.DataFrameModel):
@@ -49,14 +80,36 @@ class SmsMessageContract(pa.DataFrameModel):
     submitted_at_text: Series[STRING] = _text(ISO_WITH_OFFSET)
     delivered_at_text: Series[STRING] = _text(ISO_WITH_OFFSET)
     updated_at_text: Series[STRING] = _text(ISO_WITH_OFFSET)
-    submitted_at: Series[TIMESTAMP] = pa.Field(nullable=True)
-    delivered_at: Series[TIMESTAMP] = pa.Field(nullable=True)
-    updated_at: Series[TIMESTAMP] = pa.Field(nullable=True)
+    submitted_at: Series[TIMESTAMP] = _time()
+    delivered_at: Series[TIMESTAMP] = _time()
+    updated_at: Series[TIMESTAMP] = _time()
     detailed_status_code_text: Series[STRING] = _text(WHOLE_NUMBER)
+    detailed_status_code: Series[INTEGER] = pa.Field(nullable=True, ge=0,
+                                                     le=MAX_DETAILED_STATUS_CODE)
     parts_text: Series[STRING] = _text(WHOLE_NUMBER)
-    parts: Series[INTEGER] = pa.Field(nullable=True, ge=0)
+    parts: Series[INTEGER] = pa.Field(nullable=True, ge=0, le=MAX_PARTS)
     cost_text: Series[STRING] = _text(DECIMAL_NUMBER)
-    cost: Series[NUMBER] = pa.Field(nullable=True, ge=0)
+    cost: Series[NUMBER] = pa.Field(nullable=True, ge=0, le=MAX_COST)
+
+    @pa.dataframe_check(name="submitted_at_is_not_a_real_time")
+    @classmethod
+    def submitted_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "submitted_at")
+
+    @pa.dataframe_check(name="delivered_at_is_not_a_real_time")
+    @classmethod
+    def delivered_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "delivered_at")
+
+    @pa.dataframe_check(name="updated_at_is_not_a_real_time")
+    @classmethod
+    def updated_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "updated_at")
+
+    @pa.dataframe_check(name="delivered_before_submitted")
+    @classmethod
+    def delivered_after_submitted(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _in_order(frame, "submitted_at", "delivered_at")
 
     class Config:
         strict = False  # error_code, error_message... are free text
@@ -71,61 +124,117 @@ class CallAttemptContract(pa.DataFrameModel):
     status: Series[STRING] = pa.Field(nullable=False, isin=CALL_STATUSES)
     start_time_text: Series[STRING] = _text(ISO_WITH_OFFSET)
     end_time_text: Series[STRING] = _text(ISO_WITH_OFFSET)
-    start_time: Series[TIMESTAMP] = pa.Field(nullable=True)
-    end_time: Series[TIMESTAMP] = pa.Field(nullable=True)
+    start_time: Series[TIMESTAMP] = _time()
+    end_time: Series[TIMESTAMP] = _time()
     duration_text: Series[STRING] = _text(WHOLE_NUMBER)
-    duration: Series[INTEGER] = pa.Field(nullable=True, ge=0)
+    duration: Series[INTEGER] = pa.Field(nullable=True, ge=0, le=MAX_CALL_SECONDS)
     attempt_number_text: Series[STRING] = _text(WHOLE_NUMBER)
-    attempt_number: Series[INTEGER] = pa.Field(nullable=True, ge=1)
+    attempt_number: Series[INTEGER] = pa.Field(nullable=True, ge=1, le=MAX_ATTEMPTS)
     price_text: Series[STRING] = _text(DECIMAL_NUMBER)
-    price: Series[NUMBER] = pa.Field(nullable=True, ge=0)
+    price: Series[NUMBER] = pa.Field(nullable=True, ge=0, le=MAX_COST)
 
     @pa.dataframe_check(name="end_time_before_start_time")
     @classmethod
     def end_not_before_start(cls, frame: pd.DataFrame) -> Series[bool]:
-        both = frame["start_time"].notna() & frame["end_time"].notna()
-        return ~both | (frame["end_time"] >= frame["start_time"]).fillna(True)
+        return _in_order(frame, "start_time", "end_time")
+
+    @pa.dataframe_check(name="start_time_is_not_a_real_time")
+    @classmethod
+    def start_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "start_time")
+
+    @pa.dataframe_check(name="end_time_is_not_a_real_time")
+    @classmethod
+    def end_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "end_time")
+
+    @pa.dataframe_check(name="connected_call_without_start_time")
+    @classmethod
+    def connected_has_start(cls, frame: pd.DataFrame) -> Series[bool]:
+        return (frame["status"] != "completed").fillna(True) | frame["start_time"].notna()
 
     class Config:
         strict = False
 
 
 class _CampaignContract(pa.DataFrameModel):
-    campaign_id: Series[STRING] = pa.Field(nullable=False)
+    campaign_id: Series[STRING] = pa.Field(nullable=False, str_matches=ID_PATTERN)
     status: Series[STRING] = pa.Field(nullable=False, isin=CAMPAIGN_STATUSES)
     created_at_text: Series[STRING] = _text(ISO_WITH_OFFSET)
     start_time_text: Series[STRING] = _text(ISO_WITH_OFFSET)
     end_time_text: Series[STRING] = _text(ISO_WITH_OFFSET)
-    created_at: Series[TIMESTAMP] = pa.Field(nullable=True)
-    start_time: Series[TIMESTAMP] = pa.Field(nullable=True)
-    end_time: Series[TIMESTAMP] = pa.Field(nullable=True)
+    created_at: Series[TIMESTAMP] = _time()
+    start_time: Series[TIMESTAMP] = _time()
+    end_time: Series[TIMESTAMP] = _time()
+
+    @pa.dataframe_check(name="created_at_is_not_a_real_time")
+    @classmethod
+    def created_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "created_at")
+
+    @pa.dataframe_check(name="start_time_is_not_a_real_time")
+    @classmethod
+    def start_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "start_time")
+
+    @pa.dataframe_check(name="end_time_is_not_a_real_time")
+    @classmethod
+    def end_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _unparsed(frame, "end_time")
+
+    @pa.dataframe_check(name="end_time_before_start_time")
+    @classmethod
+    def end_not_before_start(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _in_order(frame, "start_time", "end_time")
 
     class Config:
         strict = False
 
 
+def _count() -> pa.Field:
+    return pa.Field(nullable=True, ge=0, le=MAX_COUNT)
+
+
 class VoiceCampaignContract(_CampaignContract):
     """One voice campaign with its `stats` (seed 001)."""
 
-    stats_created: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_completed: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_failed: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_pending: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_in_progress: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_busy: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_no_answer: Series[INTEGER] = pa.Field(nullable=True, ge=0)
+    number_of_retries_text: Series[STRING] = _text(WHOLE_NUMBER)
+    number_of_retries: Series[INTEGER] = pa.Field(nullable=True, ge=0, le=MAX_ATTEMPTS)
+    retry_interval_mins_text: Series[STRING] = _text(WHOLE_NUMBER)
+    retry_interval_mins: Series[INTEGER] = pa.Field(nullable=True, ge=0,
+                                                    le=MAX_RETRY_INTERVAL_MINS)
+    stats_created_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_completed_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_failed_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_pending_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_in_progress_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_busy_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_no_answer_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_created: Series[INTEGER] = _count()
+    stats_completed: Series[INTEGER] = _count()
+    stats_failed: Series[INTEGER] = _count()
+    stats_pending: Series[INTEGER] = _count()
+    stats_in_progress: Series[INTEGER] = _count()
+    stats_busy: Series[INTEGER] = _count()
+    stats_no_answer: Series[INTEGER] = _count()
 
 
 class SmsCampaignContract(_CampaignContract):
     """One SMS campaign with its `stats` (seed 000)."""
 
     message_type: Series[STRING] = pa.Field(nullable=True, isin=MESSAGE_TYPES)
-    stats_total: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_submitted: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_delivered: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_failed: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_pending: Series[INTEGER] = pa.Field(nullable=True, ge=0)
-    stats_rejected: Series[INTEGER] = pa.Field(nullable=True, ge=0)
+    stats_total_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_submitted_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_delivered_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_failed_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_pending_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_rejected_text: Series[STRING] = _text(WHOLE_NUMBER)
+    stats_total: Series[INTEGER] = _count()
+    stats_submitted: Series[INTEGER] = _count()
+    stats_delivered: Series[INTEGER] = _count()
+    stats_failed: Series[INTEGER] = _count()
+    stats_pending: Series[INTEGER] = _count()
+    stats_rejected: Series[INTEGER] = _count()
 
 
 # ---- failures in words ------------------------------------------------------------------
@@ -133,6 +242,7 @@ class SmsCampaignContract(_CampaignContract):
 _API_NAMES = {"to_number": "to", "from_number": "from"}
 _PATTERN_WORDS = {
     ISO_WITH_OFFSET: "is not an ISO 8601 timestamp with a UTC offset",
+    ID_PATTERN: f"is not a valid campaign id ({ID_RULE})",
     WHOLE_NUMBER: "is not a whole number",
     DECIMAL_NUMBER: "is not a number",
     E164: "is not an E.164 phone number",
@@ -140,7 +250,14 @@ _PATTERN_WORDS = {
 }
 _DATAFRAME_CHECK_WORDS = {
     "end_time_before_start_time": "end_time is before start_time",
+    "delivered_before_submitted": "delivered_at is before submitted_at",
+    "connected_call_without_start_time": "a completed call has no start_time",
+    **{f"{field}_is_not_a_real_time": f"{field} is not a real date and time"
+       for field in ("submitted_at", "delivered_at", "updated_at", "start_time", "end_time",
+                     "created_at")},
 }
+# Fields whose values are phone numbers: shown masked in every reason.
+_PHONE_FIELDS = frozenset({"to", "from"})
 
 
 def _field_name(column: str) -> str:
@@ -157,7 +274,8 @@ def describe_check(column: str | None, check: str, failure_case: object) -> str:
     field = _field_name(column)
     if check == "not_nullable":
         return f"{field} is missing"
-    value = repr(failure_case)
+    value = repr(mask_number(failure_case) if field in _PHONE_FIELDS and
+                 isinstance(failure_case, str) else failure_case)
     if check.startswith("isin("):
         return f"{field} {value} is not one of the documented values"
     if check.startswith("str_matches("):
@@ -169,7 +287,10 @@ def describe_check(column: str | None, check: str, failure_case: object) -> str:
         bound = match.group(1)
         if bound == "0":
             return f"{field} {value} is negative"
-        return f"{field} {value} is below {bound}"
+        return f"{field} {value} is before {bound}" if "-" in bound else \
+            f"{field} {value} is below {bound}"
+    if match := re.fullmatch(r"(less_than_or_equal_to|less_than)\((.+)\)", check):
+        return f"{field} {value} is out of range (above {match.group(2)})"
     if check.startswith("dtype("):
         return f"{field} has the wrong type ({check})"
     return f"{field} {value} failed {check}"

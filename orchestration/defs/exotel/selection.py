@@ -1,10 +1,14 @@
 """Which campaigns a run pulls: a pure function of the campaign list and the pull ledger.
 
-A campaign is *final* once it is in a terminal status and ended at least
+A campaign's receipt window is closed once it is in a terminal status and ended at least
 `DLR_FINALIZATION_HOURS` before the pull (delivery receipts arrive up to 72 hours late, seeds
-002-004). A daily run pulls campaigns never pulled before and campaigns whose last complete pull
-was not final; a final campaign is not pulled again unless a backfill names it (by id, or by a
-range of start dates).
+002-004). It is *final* when, in addition, its details reconcile with its stats: a short or empty
+page mid-stream looks like the end of the paging, and only the stats can tell. A daily run pulls
+campaigns never pulled before and campaigns whose last pull was not final. A campaign whose
+window closed but whose details do not reconcile is pulled again on the next runs, up to the
+rule `unreconciled_pull_attempts` (dbt_project.yml), then left for a person to look at (the
+ingest's stats_reconciliation check names it). A final campaign is not pulled again unless a
+backfill names it (by id, or by a range of start dates).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES
+import duckdb
+
+from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES, UNRECONCILED_PULL_ATTEMPTS
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,21 @@ class Backfill:
         return bool(self.campaign_ids) or self.start_from is not None or self.start_to is not None
 
 
-def is_final(status: str, end_time: dt.datetime | None, at: dt.datetime, hours: int) -> bool:
+@dataclass(frozen=True)
+class LedgerState:
+    """What the pull ledger says of a campaign."""
+
+    is_final: bool = False
+    # Pulls after the receipt window closed whose details did not reconcile with the stats.
+    unreconciled_pulls: int = 0
+
+    @property
+    def given_up(self) -> bool:
+        return not self.is_final and self.unreconciled_pulls >= UNRECONCILED_PULL_ATTEMPTS
+
+
+def receipt_window_closed(status: str, end_time: dt.datetime | None, at: dt.datetime,
+                          hours: int) -> bool:
     return (
         status in TERMINAL_CAMPAIGN_STATUSES
         and end_time is not None
@@ -60,14 +80,14 @@ def parse_time(text: object) -> dt.datetime | None:
 
 def campaigns_to_pull(
     listed: Iterable[CampaignRef],
-    last_pull_final: Mapping[str, bool],
+    ledger: Mapping[str, LedgerState],
     *,
     backfill: Backfill | None = None,
     timezone: str = "Asia/Kolkata",
 ) -> list[CampaignRef]:
     """The campaigns to pull, in list order (oldest first).
 
-    `last_pull_final` maps each campaign with a complete pull to whether that pull was final.
+    `ledger` holds each campaign with a complete pull; a campaign without one is new.
     """
     if backfill is not None and backfill.is_requested:
         zone = ZoneInfo(timezone)
@@ -87,4 +107,18 @@ def campaigns_to_pull(
             ):
                 chosen.append(ref)
         return chosen
-    return [ref for ref in listed if not last_pull_final.get(ref.campaign_id, False)]
+    return [ref for ref in listed
+            if not (state := ledger.get(ref.campaign_id, LedgerState())).is_final
+            and not state.given_up]
+
+
+def read_ledger(con: duckdb.DuckDBPyConnection, channel: str) -> dict[str, LedgerState]:
+    """Each pulled campaign's state, from `raw.campaign_pulls`."""
+    rows = con.execute(
+        """
+        SELECT campaign_id, arg_max(is_final, loaded_at),
+               count(*) FILTER (WHERE coalesce(window_closed, is_final) AND NOT is_reconciled
+                                AND NOT coalesce(campaign_rejected, false))
+        FROM raw.campaign_pulls WHERE channel = ? GROUP BY campaign_id
+        """, [channel]).fetchall()
+    return {campaign_id: LedgerState(bool(final), int(tries)) for campaign_id, final, tries in rows}

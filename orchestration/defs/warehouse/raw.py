@@ -55,8 +55,12 @@ CREATE TABLE IF NOT EXISTS raw.campaign_pulls (
     channel VARCHAR, campaign_id VARCHAR, run_id VARCHAR, campaign_status VARCHAR,
     campaign_end_time TIMESTAMPTZ, pulled_at TIMESTAMPTZ, is_final BOOLEAN,
     pages INTEGER, records BIGINT, rejected BIGINT, detail_total BIGINT,
-    reported_total BIGINT, is_reconciled BOOLEAN, seconds DOUBLE, loaded_at TIMESTAMPTZ
+    reported_total BIGINT, is_reconciled BOOLEAN, seconds DOUBLE, loaded_at TIMESTAMPTZ,
+    window_closed BOOLEAN, campaign_rejected BOOLEAN
 );
+-- Warehouses made before these columns: is_final then also meant "window closed".
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS window_closed BOOLEAN;
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS campaign_rejected BOOLEAN;
 
 -- One row per channel per successful ingest run: what was listed, pulled and loaded.
 CREATE TABLE IF NOT EXISTS raw.ingest_runs (

@@ -1,5 +1,5 @@
 """The warehouse as a resource: the DuckDB file of this run's settings, opened with its raw
-schema in place."""
+schema in place, and held by one run at a time."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from orchestration.defs.warehouse.raw import RAW_DDL
 from orchestration.lib import warehouse
+from orchestration.lib.run_lock import run_lock
 from orchestration.lib.settings import Settings
 
 # DuckDB allows one writer per file: every step that opens the warehouse is in this pool, which
@@ -27,9 +29,9 @@ WRITER_MEMORY_LIMIT = "256MB"
 class Warehouse:
     """The warehouse file (WAREHOUSE_PATH) and the settings its outputs follow.
 
-    A plain object, handed to assets as `dg.ResourceParam[Warehouse]` by `resources_for`: a
-    ConfigurableResource's fields are stored in Dagster's run storage, and the settings carry
-    the API credentials."""
+    Handed to assets as `dg.ResourceParam[Warehouse]` by `warehouse_resource`, not as a
+    ConfigurableResource: those store their fields in Dagster's run storage, and the settings
+    carry the API credentials."""
 
     settings: Settings
 
@@ -47,3 +49,17 @@ class Warehouse:
             yield con
         finally:
             con.close()
+
+
+def warehouse_resource(settings: Settings) -> dg.ResourceDefinition:
+    """The warehouse for a run: the run lock (`lib/run_lock.py`) is taken when the run sets up its
+    resources, before any step writes, and released when the run ends, whichever entry point
+    started it (CLI, Dagster UI, schedule). A run that finds it held waits RUN_LOCK_WAIT_SECONDS,
+    then fails naming the holder."""
+
+    @dg.resource(description="The DuckDB warehouse (WAREHOUSE_PATH), locked for the run.")
+    def _warehouse(_: dg.InitResourceContext) -> Iterator[Warehouse]:
+        with run_lock(settings.warehouse_path, wait_seconds=settings.run_lock_wait_seconds):
+            yield Warehouse(settings)
+
+    return _warehouse

@@ -6,6 +6,7 @@ from orchestration.lib.exotel.errors import (
     AuthenticationError,
     CampaignNotFoundError,
     ExotelError,
+    InvalidIdError,
     MalformedResponseError,
     TransientApiError,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "CampaignNotFoundError",
     "ExotelClient",
     "ExotelError",
+    "InvalidIdError",
     "MalformedResponseError",
     "Page",
     "RetryPolicy",

@@ -23,10 +23,13 @@ from orchestration.lib.exotel.errors import (
     ApiError,
     AuthenticationError,
     CampaignNotFoundError,
+    InvalidIdError,
     MalformedResponseError,
     TransientApiError,
 )
 from orchestration.lib.exotel.rate_limit import SlidingWindowRateLimiter
+from orchestration.lib.ids import check_id
+from orchestration.lib.phone import mask_numbers
 from orchestration.lib.settings import Secret, Settings
 
 log = logging.getLogger("campaign_analytics.exotel")
@@ -154,16 +157,16 @@ class ExotelClient:
 
     def get_voice_campaign(self, campaign_id: str) -> dict[str, Any]:
         """One voice campaign with its `stats`."""
-        return self._get_one(f"campaigns/{campaign_id}", campaign_id)
+        return self._get_one(f"campaigns/{_segment(campaign_id)}", campaign_id)
 
     def get_sms_campaign(self, campaign_id: str) -> dict[str, Any]:
         """One SMS campaign with its `stats`."""
-        return self._get_one(f"sms-campaigns/{campaign_id}", campaign_id)
+        return self._get_one(f"sms-campaigns/{_segment(campaign_id)}", campaign_id)
 
     def iter_call_detail_pages(self, campaign_id: str) -> Iterator[Page]:
         """A voice campaign's call attempts (CDRs), page by page, oldest first."""
         yield from self._iter_pages(
-            self._account_path(f"campaigns/{campaign_id}/call-details"),
+            self._account_path(f"campaigns/{_segment(campaign_id)}/call-details"),
             self.detail_page_limit,
             campaign_id=campaign_id,
         )
@@ -171,7 +174,7 @@ class ExotelClient:
     def iter_sms_detail_pages(self, campaign_id: str) -> Iterator[Page]:
         """An SMS campaign's messages, page by page, oldest first."""
         yield from self._iter_pages(
-            self._account_path(f"sms-campaigns/{campaign_id}/sms-details"),
+            self._account_path(f"sms-campaigns/{_segment(campaign_id)}/sms-details"),
             self.detail_page_limit,
             campaign_id=campaign_id,
         )
@@ -276,6 +279,14 @@ class ExotelClient:
             self._sleep(delay)
 
 
+def _segment(campaign_id: str) -> str:
+    """A campaign id as a URL path segment: only ever a plain token, never `../` or `/`."""
+    try:
+        return check_id(campaign_id)
+    except ValueError as error:
+        raise InvalidIdError(str(error)) from None
+
+
 def _reveal(value: Secret | str) -> str:
     return value.reveal() if isinstance(value, Secret) else value
 
@@ -330,5 +341,6 @@ def _http_date(value: str | None) -> dt.datetime | None:
 
 
 def _snippet(body: bytes, size: int = 160) -> str:
+    """The start of a body for an error message, phone numbers masked."""
     text = body[:size].decode("utf-8", errors="replace")
-    return repr(text + ("…" if len(body) > size else ""))
+    return repr(mask_numbers(text + ("…" if len(body) > size else "")))

@@ -26,6 +26,10 @@ class TransientApiError(ExotelError):
     """429/5xx/reset/timeout that persisted past the retry budget."""
 
 
+class InvalidIdError(ExotelError, ValueError):
+    """An id that is not a plain token: never sent as part of a URL."""
+
+
 class ApiError(ExotelError):
     """Any other non-success answer (400, 403, ...)."""
 

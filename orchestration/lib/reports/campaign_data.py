@@ -92,11 +92,13 @@ def load_campaigns(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str],
     if not reports:
         return reports
     for row in dict_rows(con, f"""
-            SELECT * FROM marts.error_distribution WHERE campaign_id IN {ids}
+            SELECT * REPLACE (coalesce(failures, 0) AS failures)
+            FROM marts.error_distribution WHERE campaign_id IN {ids}
             ORDER BY campaign_id, failures DESC, error_code"""):
         reports[row["campaign_id"]].errors.append(row)
     for row in dict_rows(con, f"""
-            SELECT * FROM marts.retry_effectiveness WHERE campaign_id IN {ids}
+            SELECT * FROM marts.retry_effectiveness
+            WHERE campaign_id IN {ids} AND attempt_number IS NOT NULL
             ORDER BY campaign_id, attempt_number"""):
         reports[row["campaign_id"]].retry.append(row)
     sms = [cid for cid, r in reports.items() if r.channel == "sms"]
@@ -191,7 +193,7 @@ def _load_heatmaps(con: duckdb.DuckDBPyConnection, reports: dict[str, CampaignDa
                 WHERE campaign_id IN {id_list(sms)} AND delivered_at IS NOT NULL
                 UNION ALL
                 SELECT campaign_id, timezone({tz}, started_at) FROM marts.fct_call_attempts
-                WHERE campaign_id IN {id_list(voice)} AND is_connected
+                WHERE campaign_id IN {id_list(voice)} AND is_connected AND started_at IS NOT NULL
             )
             SELECT campaign_id, isodow(local_at), hour(local_at), count(*)
             FROM events GROUP BY ALL""").fetchall():

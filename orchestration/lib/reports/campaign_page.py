@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
 
+from orchestration.lib.ids import check_id
 from orchestration.lib.reports import page, svg
 from orchestration.lib.reports.campaign_data import (
     SMS_LATENCY_BINS,
@@ -35,7 +36,8 @@ class ReportContext:
 
 
 def report_filename(campaign_id: str) -> str:
-    return f"campaign-{campaign_id}.html"
+    """The report's file name; the id is checked first, so it can never name another path."""
+    return f"campaign-{check_id(campaign_id)}.html"
 
 
 def render_campaign(report: CampaignData, ctx: ReportContext) -> str:
@@ -173,7 +175,7 @@ def _checks_table(verdict: Verdict) -> str:
               '<span class="not-ok">✗ outside</span>' if c.ok is False else DASH, None)]
             for c in verdict.checks]
     rows = [[(escape(t) if i < 3 else t, k) for i, (t, k) in enumerate(r)] for r in rows]
-    return page.table(["Metric", "Value", "Healthy range (seeds)", "Assessment"], rows,
+    return page.table(["Metric", "Value", "Healthy range", "Assessment"], rows,
                       numeric=[False, True, False, False], html_cells=True)
 
 
@@ -298,7 +300,7 @@ def _retry_funnel(report: CampaignData) -> str:
         label="Retry funnel", rate_line=[r["cumulative_connect_rate"] for r in rows],
         rate_name="cumulative connect rate")
     out = page.chart("retry-funnel", drawn,
-                     caption="Contacts reached at each attempt (seed 001's table); the line is "
+                     caption="Contacts reached at each attempt; the line is "
                      "the share of all contacts connected so far.",
                      empty="No calls yet, so no attempt to compare.")
     if rows:

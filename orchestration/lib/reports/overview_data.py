@@ -44,13 +44,15 @@ def load_overview(con: duckdb.DuckDBPyConnection, zone: ZoneInfo, start: dt.date
     if not ids:
         return data
     by_id = {c.campaign_id: c for c in campaigns}
-    for row in dict_rows(con, f"SELECT * FROM marts.error_distribution WHERE campaign_id IN "
-                           f"{in_ids} ORDER BY failures DESC"):
+    for row in dict_rows(con, "SELECT * REPLACE (coalesce(failures, 0) AS failures) FROM "
+                           f"marts.error_distribution WHERE campaign_id IN {in_ids} "
+                           "ORDER BY failures DESC"):
         by_id[row["campaign_id"]].errors.append(row)
     data.trends = dict_rows(con, f"""
         SELECT channel, activity_date, campaign_id, campaign_name, volume, submitted, succeeded,
                failed, rejected, success_rate, effective_reach
-        FROM marts.delivery_rate_trends WHERE campaign_id IN {in_ids}
+        FROM marts.delivery_rate_trends
+        WHERE campaign_id IN {in_ids} AND activity_date IS NOT NULL
         ORDER BY activity_date, campaign_name""")
     for channel in ("sms", "voice"):
         data.hours[channel] = dict_rows(con, f"""
@@ -59,19 +61,35 @@ def load_overview(con: duckdb.DuckDBPyConnection, zone: ZoneInfo, start: dt.date
                    sum(succeeded) / nullif(sum(submitted), 0) AS success_rate,
                    sum(latency_seconds_sum) / nullif(sum(latency_samples), 0)
                        AS avg_latency_seconds
-            FROM marts.time_of_day WHERE channel = ? AND campaign_id IN {in_ids}
+            FROM marts.time_of_day
+            WHERE channel = ? AND campaign_id IN {in_ids} AND hour_of_day IS NOT NULL
             GROUP BY hour_of_day ORDER BY hour_of_day""", [channel])
+    # Percentiles do not add up across campaigns: taken from the messages themselves.
+    latency = {row["hour_of_day"]: row for row in dict_rows(con, f"""
+        SELECT hour(submitted_at_local) AS hour_of_day,
+               quantile_cont(delivery_latency_seconds, 0.5) AS p50_latency_seconds,
+               quantile_cont(delivery_latency_seconds, 0.9) AS p90_latency_seconds
+        FROM marts.fct_sms_messages
+        WHERE campaign_id IN {in_ids} AND delivery_latency_seconds IS NOT NULL
+              AND submitted_at_local IS NOT NULL
+        GROUP BY ALL""")}
+    for row in data.hours["sms"]:
+        row.update(latency.get(row["hour_of_day"], {"p50_latency_seconds": None,
+                                                    "p90_latency_seconds": None}))
     data.errors = dict_rows(con, f"""
         SELECT channel,
                CASE WHEN channel = 'sms' THEN error_category ELSE error_code END AS cause,
-               sum(failures) AS failures,
+               coalesce(sum(failures), 0) AS failures,
                arg_max(recommended_action, failures) AS recommended_action
         FROM marts.error_distribution WHERE campaign_id IN {in_ids}
         GROUP BY ALL ORDER BY channel DESC, failures DESC""")
     data.retry = _retry_across_campaigns(dict_rows(con, f"""
-        SELECT campaign_id, attempt_number, contacts_attempted, contacts_connected,
-               cumulative_contacts_connected, campaign_contacts
-        FROM marts.retry_effectiveness WHERE campaign_id IN {in_ids}
+        SELECT campaign_id, attempt_number, coalesce(contacts_attempted, 0) AS contacts_attempted,
+               coalesce(contacts_connected, 0) AS contacts_connected,
+               coalesce(cumulative_contacts_connected, 0) AS cumulative_contacts_connected,
+               coalesce(campaign_contacts, 0) AS campaign_contacts
+        FROM marts.retry_effectiveness
+        WHERE campaign_id IN {in_ids} AND attempt_number IS NOT NULL
         ORDER BY campaign_id, attempt_number"""))
     return data
 

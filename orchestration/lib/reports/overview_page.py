@@ -117,12 +117,16 @@ def _time_of_day(data: OverviewData, ctx: ReportContext) -> str:
                               empty=f"No {channel.upper() if channel == 'sms' else 'voice'} "
                               "traffic in this range."))
         if channel == "sms" and hours:
+            # The median first: receipts up to 72 hours late make the mean misleading.
             out.append(page.table(
-                ["Send time", "Messages", "Avg delivery time", "Delivery rate"],
+                ["Send time", "Messages", "Median delivery time", "p90", "Mean",
+                 "Delivery rate"],
                 [[(f"{h:02d}:00", None), (count(row["volume"]), None),
+                  (duration(row["p50_latency_seconds"]), None),
+                  (duration(row["p90_latency_seconds"]), None),
                   (duration(row["avg_latency_seconds"]), None), (pct(row["success_rate"]), None)]
                  for h, row in sorted(hours.items())],
-                numeric=[False, True, True, True], table_id="time-of-day-table"))
+                numeric=[False, True, True, True, True, True], table_id="time-of-day-table"))
     return "".join(out)
 
 
@@ -130,7 +134,7 @@ def _errors(data: OverviewData) -> str:
     out = []
     for channel, labels, noun in (("sms", CATEGORY_LABELS, "SMS failures and rejections"),
                                   ("voice", VOICE_STATUS_LABELS, "unreached voice contacts")):
-        rows = [e for e in data.errors if e["channel"] == channel]
+        rows = [e for e in data.errors if e["channel"] == channel and e["failures"]]
         total = sum(e["failures"] for e in rows)
         drawn = svg.horizontal_bars(
             [(labels.get(e["cause"], e["cause"] or "unknown"), e["failures"],

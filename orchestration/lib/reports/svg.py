@@ -30,8 +30,12 @@ class Slice:
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: Sequence[float]
+    values: Sequence[float | None]
     color: str
+
+    def __post_init__(self) -> None:
+        # A missing count draws as nothing, never as an error.
+        object.__setattr__(self, "values", [v or 0 for v in self.values])
 
 
 def _svg(height: int, body: str, label: str) -> str:

@@ -65,8 +65,8 @@ def failure_causes(report: CampaignData) -> list[Cause]:
         key = row["error_category"] if report.channel == "sms" else row["error_code"]
         group = groups.setdefault(key, {"failures": 0, "action": row["recommended_action"],
                                         "codes": []})
-        group["failures"] += row["failures"]
-        group["codes"].append((row["error_code"], row["failures"]))
+        group["failures"] += row["failures"] or 0
+        group["codes"].append((row["error_code"], row["failures"] or 0))
     total = sum(g["failures"] for g in groups.values())
     causes = [
         Cause(label=(CATEGORY_LABELS if report.channel == "sms" else VOICE_STATUS_LABELS)
@@ -98,8 +98,8 @@ def judge(report: CampaignData) -> Verdict:
     causes = failure_causes(report)
     sms = report.channel == "sms"
     noun = "failures and rejections" if sms else "unreached contacts"
-    has_data = (perf.get("messages_submitted", 0) + perf.get("messages_rejected", 0) > 0 if sms
-                else perf.get("contacts", 0) > 0)
+    has_data = ((perf.get("messages_submitted") or 0) + (perf.get("messages_rejected") or 0) > 0
+                if sms else (perf.get("contacts") or 0) > 0)
     if not has_data:
         sentence = ("No messages yet: nothing has reached the operator in this campaign." if sms
                     else "No calls yet: no contact has been dialled in this campaign.")
