@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pandera.pandas as pa
 
 from orchestration.defs.exotel.schemas import (
+    SMS_STATS,
+    VOICE_STATS,
     CallAttemptContract,
     SmsCampaignContract,
     SmsMessageContract,
@@ -100,8 +102,6 @@ _CAMPAIGN_FIELDS = (
     F("created_at", "r.created_at", "timestamp"), F("start_time", "r.start_time", "timestamp"),
     F("end_time", "r.end_time", "timestamp"),
 )
-VOICE_STATS = ("created", "completed", "failed", "pending", "in_progress", "busy", "no_answer")
-SMS_STATS = ("total", "submitted", "delivered", "failed", "pending", "rejected")
 
 VOICE_CAMPAIGN = Entity(
     name="voice_campaign",

@@ -61,14 +61,24 @@ def _time() -> pa.Field:
     return pa.Field(nullable=True, ge=EARLIEST, lt=LATEST)
 
 
-def _unparsed(frame: pd.DataFrame, field: str) -> Series[bool]:
-    """True where the text is there but is no real time (Feb 30): DuckDB's TRY_CAST gave NULL."""
-    return frame[f"{field}_text"].isna() | frame[field].notna()
+def _real_time(field: str) -> classmethod:
+    """A frame check: where `<field>_text` is there, it must have parsed into `field` (DuckDB's
+    TRY_CAST gives NULL for a time that cannot exist, such as Feb 30)."""
+
+    def check(cls: type, frame: pd.DataFrame) -> Series[bool]:
+        return frame[f"{field}_text"].isna() | frame[field].notna()
+
+    return pa.dataframe_check(name=f"{field}_is_not_a_real_time")(classmethod(check))
 
 
-def _in_order(frame: pd.DataFrame, first: str, then: str) -> Series[bool]:
-    both = frame[first].notna() & frame[then].notna()
-    return ~both | (frame[then] >= frame[first]).fillna(True)
+def _in_order(first: str, then: str, name: str) -> classmethod:
+    """A frame check: where both times are there, `then` is not before `first`."""
+
+    def check(cls: type, frame: pd.DataFrame) -> Series[bool]:
+        both = frame[first].notna() & frame[then].notna()
+        return ~both | (frame[then] >= frame[first]).fillna(True)
+
+    return pa.dataframe_check(name=name)(classmethod(check))
 
 
 class SmsMessageContract(pa.DataFrameModel):
@@ -91,25 +101,12 @@ class SmsMessageContract(pa.DataFrameModel):
     cost_text: Series[STRING] = _text(DECIMAL_NUMBER)
     cost: Series[NUMBER] = pa.Field(nullable=True, ge=0, le=MAX_COST)
 
-    @pa.dataframe_check(name="submitted_at_is_not_a_real_time")
-    @classmethod
-    def submitted_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "submitted_at")
+    submitted_at_parses = _real_time("submitted_at")
+    delivered_at_parses = _real_time("delivered_at")
+    updated_at_parses = _real_time("updated_at")
 
-    @pa.dataframe_check(name="delivered_at_is_not_a_real_time")
-    @classmethod
-    def delivered_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "delivered_at")
-
-    @pa.dataframe_check(name="updated_at_is_not_a_real_time")
-    @classmethod
-    def updated_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "updated_at")
-
-    @pa.dataframe_check(name="delivered_before_submitted")
-    @classmethod
-    def delivered_after_submitted(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _in_order(frame, "submitted_at", "delivered_at")
+    delivered_after_submitted = _in_order("submitted_at", "delivered_at",
+                                          "delivered_before_submitted")
 
     class Config:
         strict = False  # error_code, error_message... are free text
@@ -133,20 +130,9 @@ class CallAttemptContract(pa.DataFrameModel):
     price_text: Series[STRING] = _text(DECIMAL_NUMBER)
     price: Series[NUMBER] = pa.Field(nullable=True, ge=0, le=MAX_COST)
 
-    @pa.dataframe_check(name="end_time_before_start_time")
-    @classmethod
-    def end_not_before_start(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _in_order(frame, "start_time", "end_time")
-
-    @pa.dataframe_check(name="start_time_is_not_a_real_time")
-    @classmethod
-    def start_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "start_time")
-
-    @pa.dataframe_check(name="end_time_is_not_a_real_time")
-    @classmethod
-    def end_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "end_time")
+    end_not_before_start = _in_order("start_time", "end_time", "end_time_before_start_time")
+    start_time_parses = _real_time("start_time")
+    end_time_parses = _real_time("end_time")
 
     @pa.dataframe_check(name="connected_call_without_start_time")
     @classmethod
@@ -167,25 +153,10 @@ class _CampaignContract(pa.DataFrameModel):
     start_time: Series[TIMESTAMP] = _time()
     end_time: Series[TIMESTAMP] = _time()
 
-    @pa.dataframe_check(name="created_at_is_not_a_real_time")
-    @classmethod
-    def created_at_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "created_at")
-
-    @pa.dataframe_check(name="start_time_is_not_a_real_time")
-    @classmethod
-    def start_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "start_time")
-
-    @pa.dataframe_check(name="end_time_is_not_a_real_time")
-    @classmethod
-    def end_time_parses(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _unparsed(frame, "end_time")
-
-    @pa.dataframe_check(name="end_time_before_start_time")
-    @classmethod
-    def end_not_before_start(cls, frame: pd.DataFrame) -> Series[bool]:
-        return _in_order(frame, "start_time", "end_time")
+    created_at_parses = _real_time("created_at")
+    start_time_parses = _real_time("start_time")
+    end_time_parses = _real_time("end_time")
+    end_not_before_start = _in_order("start_time", "end_time", "end_time_before_start_time")
 
     class Config:
         strict = False
@@ -195,7 +166,25 @@ def _count() -> pa.Field:
     return pa.Field(nullable=True, ge=0, le=MAX_COUNT)
 
 
-class VoiceCampaignContract(_CampaignContract):
+VOICE_STATS = ("created", "completed", "failed", "pending", "in_progress", "busy", "no_answer")
+SMS_STATS = ("total", "submitted", "delivered", "failed", "pending", "rejected")
+
+
+def _with_stats(base: type[pa.DataFrameModel], stats: tuple[str, ...]) -> type:
+    """`base` plus, for each stat, its text (a whole number) and its count (in range): the
+    fields entities.py reads from the campaign's `stats` object, declared from the same list."""
+    annotations: dict[str, object] = {}
+    fields: dict[str, pa.Field] = {}
+    for stat in stats:
+        annotations[f"stats_{stat}_text"] = Series[STRING]
+        fields[f"stats_{stat}_text"] = _text(WHOLE_NUMBER)
+        annotations[f"stats_{stat}"] = Series[INTEGER]
+        fields[f"stats_{stat}"] = _count()
+    return type(f"{base.__name__}WithStats", (base,),
+                {"__annotations__": annotations, "__module__": __name__, **fields})
+
+
+class VoiceCampaignContract(_with_stats(_CampaignContract, VOICE_STATS)):
     """One voice campaign with its `stats` (seed 001)."""
 
     number_of_retries_text: Series[STRING] = _text(WHOLE_NUMBER)
@@ -203,38 +192,12 @@ class VoiceCampaignContract(_CampaignContract):
     retry_interval_mins_text: Series[STRING] = _text(WHOLE_NUMBER)
     retry_interval_mins: Series[INTEGER] = pa.Field(nullable=True, ge=0,
                                                     le=MAX_RETRY_INTERVAL_MINS)
-    stats_created_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_completed_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_failed_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_pending_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_in_progress_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_busy_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_no_answer_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_created: Series[INTEGER] = _count()
-    stats_completed: Series[INTEGER] = _count()
-    stats_failed: Series[INTEGER] = _count()
-    stats_pending: Series[INTEGER] = _count()
-    stats_in_progress: Series[INTEGER] = _count()
-    stats_busy: Series[INTEGER] = _count()
-    stats_no_answer: Series[INTEGER] = _count()
 
 
-class SmsCampaignContract(_CampaignContract):
+class SmsCampaignContract(_with_stats(_CampaignContract, SMS_STATS)):
     """One SMS campaign with its `stats` (seed 000)."""
 
     message_type: Series[STRING] = pa.Field(nullable=True, isin=MESSAGE_TYPES)
-    stats_total_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_submitted_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_delivered_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_failed_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_pending_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_rejected_text: Series[STRING] = _text(WHOLE_NUMBER)
-    stats_total: Series[INTEGER] = _count()
-    stats_submitted: Series[INTEGER] = _count()
-    stats_delivered: Series[INTEGER] = _count()
-    stats_failed: Series[INTEGER] = _count()
-    stats_pending: Series[INTEGER] = _count()
-    stats_rejected: Series[INTEGER] = _count()
 
 
 # ---- failures in words ------------------------------------------------------------------
