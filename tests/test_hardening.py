@@ -649,6 +649,26 @@ def test_the_readmes_next_commands_work_after_the_demo(demo_run) -> None:
     assert bare.returncode == 2 and "--published data/demo/published.duckdb" in bare.stderr
 
 
+def test_the_readmes_way_to_see_a_new_day_sees_the_swapped_copy(tmp_path) -> None:
+    """README, "Connecting BI tools": inside one process a new connect() to a path that is
+    still open returns the old database; a fresh in-memory database that ATTACHes the file sees
+    the copy that was swapped in."""
+    published = tmp_path / "published.duckdb"
+    for day, path in ((1, published), (2, tmp_path / ".published.duckdb.building")):
+        con = duckdb.connect(str(path))
+        con.execute(f"CREATE TABLE day AS SELECT {day} AS day")
+        con.close()
+    held = duckdb.connect(str(published), read_only=True)
+    os.replace(tmp_path / ".published.duckdb.building", published)  # what publish does
+    again = duckdb.connect(str(published), read_only=True)
+    assert again.execute("SELECT day FROM day").fetchall() == [(1,)]  # the catch
+    fresh = duckdb.connect()
+    fresh.execute(f"ATTACH '{published}' AS published (READ_ONLY)")
+    assert fresh.execute("SELECT day FROM published.day").fetchall() == [(2,)]
+    for con in (held, again, fresh):
+        con.close()
+
+
 def test_a_run_summary_shows_data_quality(demo_run) -> None:
     out = demo_run["result"].stdout
     assert "Data quality" in out and "rejected records:" in out
