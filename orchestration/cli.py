@@ -30,7 +30,7 @@ import duckdb
 from orchestration.lib.ids import check_id
 from orchestration.lib.readers import (
     ReadError,
-    failed_recipients,
+    export_rows,
     format_rows,
     format_table,
     kpi_summary,
@@ -299,13 +299,13 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     check_id(args.campaign)
-    out = _out(args.out or Path(f"failed_{args.campaign}.{args.format}"))
-    headers, rows = failed_recipients(_published(args), args.campaign)
+    out = _out(args.out or Path(f"{args.what}_{args.campaign}.{args.format}"))
+    export = export_rows(_published(args), args.campaign, args.what)
     if args.format == "xlsx":
-        write_xlsx(out, headers, rows)
+        write_xlsx(out, export)
     else:
-        out.write_text(format_rows(headers, rows, "csv") + "\n")
-    print(f"Wrote {len(rows):,} failed recipients of {args.campaign} to {out}")
+        out.write_text(format_rows(export.headers, export.rows, "csv") + "\n")
+    print(f"Wrote {len(export.rows):,} {export.title.lower()} of {args.campaign} to {out}")
     return EXIT_OK
 
 
@@ -383,11 +383,16 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--format", choices=["table", "csv", "json"], default="table")
         command.set_defaults(handler=handler)
 
-    export = commands.add_parser("export", help="export failed recipients with the reason")
-    export.add_argument("what", choices=["failed"])
+    export = commands.add_parser(
+        "export", help="export a campaign's failed recipients, or all its contacts",
+        description="failed: the recipients to follow up, with the reason. contacts: every "
+        "recipient (SMS) or contact (voice) with its outcome. Times in ACCOUNT_TIMEZONE; phone "
+        "numbers as the published copy has them (PUBLISH_PHONE_NUMBERS), except failed, which "
+        "is always full.")
+    export.add_argument("what", choices=["failed", "contacts"])
     export.add_argument("--campaign", required=True, metavar="ID")
     export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    export.add_argument("--out", type=Path, help="output file (default failed_<ID>.<format>)")
+    export.add_argument("--out", type=Path, help="output file (default <what>_<ID>.<format>)")
     export.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
     export.set_defaults(handler=cmd_export)
 

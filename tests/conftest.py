@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -42,3 +46,16 @@ def client_for(server: SandboxServer, **kwargs: object) -> ExotelClient:
     return ExotelClient(
         server.url, server.account_sid, server.api_key, server.api_token, **options
     )
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> dict[str, Any]:
+    """`campaign-analytics demo` with its defaults, in a fresh folder, as a new user runs
+    `make demo`; several test modules read what it leaves (one demo for the whole session)."""
+    home = tmp_path_factory.mktemp("newuser")
+    result = subprocess.run([sys.executable, "-m", "orchestration.cli", "demo"], cwd=home,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {"home": home, "result": result,
+            "published": home / "data" / "demo" / "published.duckdb"}

@@ -199,14 +199,23 @@ def _stored_text(home: Path) -> bytes:
 
 @pytest.fixture(scope="module")
 def verbose_sync(tmp_path_factory) -> dict[str, Any]:
-    """One `sync -v` as a user runs it, against the hostile fake API (one message to a number
-    that is not E.164), with Dagster's run storage in a DAGSTER_HOME of its own."""
+    """One `sync -v` as a user runs it, against the hostile fake API, with Dagster's run storage
+    in a DAGSTER_HOME of its own. One message went to a number that is not E.164, one failed
+    with an error message quoting a number, and one call came from a caller ID that is no
+    number shape at all (quarantined, its reason quoting it)."""
     tmp = tmp_path_factory.mktemp("sync")
     home = tmp / "dagster_home"
     home.mkdir()
-    account = FakeAccount(sms=[sms_campaign("sms_c1", 3)],
-                          details={"sms_c1": [sms_message(0, to="919812345678"),
-                                              *messages(2, start=1)]})
+    stats = {"total": 3, "submitted": 3, "delivered": 2, "failed": 1, "pending": 0,
+             "rejected": 0}
+    account = FakeAccount(
+        sms=[sms_campaign("sms_c1", 3, stats=stats)], voice=[voice_campaign("camp_v1", 2)],
+        details={"sms_c1": [sms_message(0, to="919812345678"),
+                            sms_message(1, status="failed", delivered_at=None,
+                                        error_code="FAILED_INVALID_NUMBER",
+                                        error_message="+919876543210 is not reachable"),
+                            sms_message(2)],
+                 "camp_v1": [call_attempt(0, **{"from": "919812345678"}), call_attempt(1)]})
     with FakeApi(account) as api:
         result = _cli("sync", "-v", env={**api.environment(), **_paths(tmp),
                                          "DAGSTER_HOME": str(home)})
@@ -262,8 +271,12 @@ def test_published_reasons_and_error_messages_mask_phone_numbers(verbose_sync) -
     published = verbose_sync["tmp"] / "published.duckdb"
     text = " ".join(str(v) for row in _rows(published, "SELECT * FROM ops.rejected_records_summary")
                     for v in row)
-    assert "is not an E.164 phone number" in text
+    assert "is not a caller ID" in text
     assert "919812345678" not in text and "5678" in text
+    facts = " ".join(str(v) for row in _rows(published, "SELECT * FROM marts.fct_sms_messages")
+                     for v in row)
+    assert "919812345678" not in facts and "+919876543210" not in facts
+    assert "+91******3210 is not reachable" in facts
     result = verbose_sync["result"]
     assert "919812345678" not in result.stdout + result.stderr
 
@@ -395,7 +408,7 @@ def test_reports_survive_any_null(demo_run, tmp_path, rows: str) -> None:
     from orchestration.lib.reports import write_overview
 
     published = tmp_path / "published.duckdb"
-    shutil.copy(demo_run["home"] / "data" / "demo" / "published.duckdb", published)
+    shutil.copy(demo_run["published"], published)
     con = duckdb.connect(str(published))
     for (table,) in con.execute("SELECT table_name FROM duckdb_tables() "
                                 "WHERE schema_name = 'marts'").fetchall():
@@ -618,19 +631,6 @@ def test_settings_mistakes_are_named_all_at_once_and_checked_at_start() -> None:
 
 # ---- 13-15. after the demo the README's next steps work; quiet, honest output ----------------
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> dict[str, Any]:
-    """`campaign-analytics demo` in a fresh folder, as a new user runs it."""
-    home = tmp_path_factory.mktemp("newuser")
-    result = subprocess.run([*CLI, "demo", "--sms-campaigns", "3", "--voice-campaigns", "1",
-                             "--sms-messages", "300:900", "--voice-contacts", "100:300",
-                             "--malformed", "0.01"],
-                            cwd=home, env={**os.environ, "NO_COLOR": "1"}, capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return {"home": home, "result": result}
-
-
 def test_the_readmes_next_commands_work_after_the_demo(demo_run) -> None:
     import re
 
@@ -669,11 +669,14 @@ def test_the_readmes_way_to_see_a_new_day_sees_the_swapped_copy(tmp_path) -> Non
         con.close()
 
 
-def test_a_run_summary_shows_data_quality(demo_run) -> None:
-    out = demo_run["result"].stdout
-    assert "Data quality" in out and "rejected records:" in out
-    assert "failed checks: raw/" in out  # 1% malformed records: the rejected_share check fails
-    assert "ended campaigns whose details do not reconcile" in out
+def test_a_run_summary_shows_data_quality(demo_run, verbose_sync) -> None:
+    clean = demo_run["result"].stdout
+    assert "Data quality" in clean and "failed checks: none" in clean
+    out = verbose_sync["result"].stdout  # one call record of two quarantined: a failed check
+    assert "rejected records: 1 in this run" in out
+    assert "failed checks: raw/call_attempts rejected_share (error)" in out
+    # The quarantined call leaves the voice campaign one contact short of its stats.
+    assert "ended campaigns whose details do not reconcile with their stats: voice camp_v1" in out
 
 
 def test_output_is_quiet_and_plain_when_not_a_terminal(demo_run, published_copy) -> None:
@@ -702,7 +705,7 @@ def test_dbts_progress_shows_with_v_after_the_subcommand(verbose_sync) -> None:
 # ---- 16. the typical delivery time, not one pulled up by the 72-hour tail --------------------
 
 def test_time_of_day_publishes_median_and_p90_and_the_overview_shows_the_median(demo_run) -> None:
-    published = demo_run["home"] / "data" / "demo" / "published.duckdb"
+    published = demo_run["published"]
     rows = _rows(published, """
         SELECT count(*), count(*) FILTER (WHERE p90_latency_seconds >= p50_latency_seconds),
                count(*) FILTER (WHERE p50_latency_seconds IS NULL)
@@ -715,3 +718,14 @@ def test_time_of_day_publishes_median_and_p90_and_the_overview_shows_the_median(
     assert whole[0] < whole[1]  # the tail pulls the mean up: why the median is shown
     overview = (demo_run["home"] / "data" / "demo" / "reports" / "overview.html").read_text()
     assert "Median delivery time" in overview and "p90" in overview
+
+
+def test_a_number_that_is_not_e164_lands_flagged_not_rejected(verbose_sync) -> None:
+    """Seed 000 lists "Invalid Number | Wrong format, disconnected number" among the failure
+    categories: such numbers reach the provider, so the message is data, counted and flagged."""
+    warehouse = verbose_sync["tmp"] / "warehouse.duckdb"
+    assert _rows(warehouse, "SELECT is_valid_number FROM marts.fct_sms_messages "
+                            "WHERE recipient_number = '919812345678'") == [(False,)]
+    assert _rows(warehouse, "SELECT count(*) FROM marts.fct_sms_messages") == [(3,)]
+    assert _rows(warehouse, "SELECT count(*) FROM marts.fct_sms_messages "
+                            "WHERE NOT is_valid_number") == [(1,)]

@@ -102,7 +102,8 @@ def test_prefetch_raises_the_producers_error_and_stops_when_abandoned() -> None:
 
 @pytest.mark.parametrize(("column", "check", "case", "sentence"), [
     ("sms_sid", "not_nullable", None, "sms_sid is missing"),
-    ("to_number", "str_matches('^\\+[1-9]\\d{7,14}$')", "98765", "to '98765' is not an E.164"),
+    ("from_number", "str_matches('^(\\+[1-9]\\d{7,14}|0[0-9X]{6,14})$')", "98765",
+     "from '98765' is not a caller ID"),
     ("cost", "greater_than_or_equal_to(0)", -1.5, "cost -1.5 is negative"),
     ("attempt_number", "greater_than_or_equal_to(1)", 0, "attempt_number 0 is below 1"),
     (None, "end_time_before_start_time", None, "end_time is before start_time"),

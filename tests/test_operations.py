@@ -239,6 +239,39 @@ def test_export_failed_recipients(synced) -> None:
     assert unknown.returncode == 2 and "unknown campaign" in unknown.stderr
 
 
+def test_export_contacts_for_voice_and_sms_in_the_accounts_time(synced) -> None:
+    """Seed 001: "The exported CSV contains one row per contact with columns for phone number,
+    final status, attempt count, last call duration, and timestamps". Times are written in the
+    account's zone, and the header says which."""
+    server, env, tmp, _ = synced
+    voice = server.account.campaigns("voice")[0].campaign_id
+    out = tmp / "contacts.xlsx"
+    result = _cli(env, "export", "contacts", "--campaign", voice, "--format", "xlsx",
+                  "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    sheet = load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    assert header[:6] == ["contact", "is_valid_number", "final_status", "attempts",
+                          "last_duration_seconds", "outcome_reason"]
+    assert header[6] == "first_attempt_at (Asia/Kolkata)"
+    con = duckdb.connect(str(tmp / "published.duckdb"), read_only=True)
+    first = con.execute("SELECT min(first_attempt_at) FROM marts.voice_contacts "
+                        "WHERE campaign_id = ?", [voice]).fetchall()[0][0]
+    contacts = con.execute("SELECT count(*) FROM marts.voice_contacts WHERE campaign_id = ?",
+                           [voice]).fetchall()[0][0]
+    con.close()
+    local = first.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).replace(tzinfo=None)
+    assert min(row[6].value for row in sheet.iter_rows(min_row=2)) == local  # not UTC
+    assert sheet.max_row == contacts + 1
+    sms = server.account.campaigns("sms")[0].campaign_id
+    csv_out = tmp / "recipients.csv"
+    assert _cli(env, "export", "contacts", "--campaign", sms, "--out",
+                str(csv_out)).returncode == 0
+    lines = csv_out.read_text().splitlines()
+    assert lines[0].startswith("recipient,is_valid_number,status,detailed_status")
+    assert "submitted_at (Asia/Kolkata)" in lines[0]
+
+
 def test_backfill_by_campaign_and_by_date(synced) -> None:
     server, env, _, _ = synced
     campaign = server.account.campaigns("voice")[0].campaign_id

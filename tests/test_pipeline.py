@@ -220,3 +220,64 @@ def test_incremental_runs_equal_a_full_rebuild(built, tmp_path) -> None:
             assert differing == 0, table
     finally:
         con.execute("DETACH rebuilt")
+
+
+def test_voice_failure_rate_is_the_providers_failed_over_created(built) -> None:
+    """Seed 001: "failed | Contacts not reached after all attempts (including retries)", the
+    worked stats "created 2500, completed 1875, failed 425, busy 87, no_answer 113", and
+    "Failure Rate | (failed / created) x 100": failed counts canceled contacts too."""
+    rows = built[1].execute("""
+        SELECT contacts, contacts_failed, contacts_call_failed, contacts_canceled, failure_rate,
+               reported_failed, is_reconciled
+        FROM marts.voice_campaign_performance""").fetchall()
+    assert rows and sum(r[3] for r in rows) > 0  # the account has canceled contacts
+    for contacts, failed, call_failed, canceled, rate, reported, reconciled in rows:
+        assert failed == call_failed + canceled
+        assert rate == pytest.approx(failed / contacts)
+        assert reconciled and failed == reported
+
+
+def test_voice_failures_never_sit_under_an_sms_category(built) -> None:
+    """Seed 001: busy "Recipient's line was engaged", no-answer "Call rang but was not picked
+    up": outcomes of a call, not an SMS handset problem."""
+    _, con, _, _ = built
+    voice = {c for (c,) in con.execute("SELECT DISTINCT error_category FROM "
+                                       "marts.error_distribution WHERE channel = 'voice'"
+                                       ).fetchall()}
+    assert voice and voice <= {"busy", "no_answer", "call_failed", "canceled"}
+    recipients = {c for (c,) in con.execute("SELECT DISTINCT error_category FROM "
+                                            "marts.failed_recipients WHERE channel = 'voice'"
+                                            ).fetchall()}
+    assert recipients <= voice
+
+
+def test_contact_lists_hold_every_contact_and_message(built) -> None:
+    """Seed 001's export: "one row per contact with columns for phone number, final status,
+    attempt count, last call duration, and timestamps"; seed 000's contact list: "Searchable
+    list of all recipients with their delivery status"."""
+    _, con, _, _ = built
+    contacts = con.execute("SELECT sum(contacts) FROM marts.voice_campaign_performance"
+                           ).fetchall()[0][0]
+    assert con.execute("SELECT count(*), count(last_duration_seconds), count(first_attempt_at) "
+                       "FROM marts.voice_contacts").fetchall()[0] == (contacts, contacts,
+                                                                      contacts)
+    messages = con.execute("SELECT count(*) FROM marts.fct_sms_messages").fetchall()[0][0]
+    reasons = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE fail_reason IS NOT NULL),
+               count(*) FILTER (WHERE status IN ('failed', 'expired', 'rejected'))
+        FROM marts.sms_recipients""").fetchall()[0]
+    assert reasons[0] == messages and reasons[1] == reasons[2] > 0
+
+
+def test_campaign_settings_reach_dim_campaigns(built) -> None:
+    """Seed 001: "Consider reducing number_of_retries or increasing interval_mins": the advice
+    needs the campaign's own settings beside its figures."""
+    _, con, _, _ = built
+    voice = con.execute("""
+        SELECT count(*), count(number_of_retries), count(retry_interval_mins),
+               count(retry_on_status)
+        FROM marts.dim_campaigns WHERE channel = 'voice'""").fetchall()[0]
+    assert voice == (ACCOUNT.voice_campaigns,) * 4
+    sms = con.execute("SELECT count(dlt_template_id) FROM marts.dim_campaigns "
+                      "WHERE channel = 'sms'").fetchall()[0][0]
+    assert sms == ACCOUNT.sms_campaigns

@@ -50,7 +50,7 @@ OPS_QUERIES = {
 # Big tables keyed by campaign are refreshed in place of the previous copy, campaign by
 # campaign; everything else is copied whole (small marts are cheaper to copy than to diff).
 FACT_TABLES = ("fct_sms_messages", "fct_call_attempts")
-BY_CAMPAIGN_TABLES = (*FACT_TABLES, "failed_recipients")
+BY_CAMPAIGN_TABLES = (*FACT_TABLES, "failed_recipients", "voice_contacts", "sms_recipients")
 
 
 @dataclass(frozen=True)

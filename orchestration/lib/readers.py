@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -183,7 +184,7 @@ def kpi_summary(path: Path) -> str:
             FROM marts.sms_campaign_performance ORDER BY started_at""").fetchall()
         voice = con.execute("""
             SELECT campaign_name, campaign_status, contacts, contacts_connected, connect_rate,
-                   answer_rate, retry_success_rate, contacts_pending
+                   answer_rate, failure_rate, retry_success_rate, contacts_pending, health_status
             FROM marts.voice_campaign_performance ORDER BY started_at""").fetchall()
         totals = con.execute("""
             SELECT sum(messages_total), sum(messages_delivered), sum(messages_submitted),
@@ -202,9 +203,10 @@ def kpi_summary(path: Path) -> str:
     if voice:
         parts.append("\nVoice campaigns")
         parts.append(format_table(
-            ["campaign", "status", "contacts", "connected", "connect", "answer", "retry success",
-             "pending"],
-            [(n, s, c, k, _pct(cr), _pct(ar), _pct(rs), p) for n, s, c, k, cr, ar, rs, p in voice]))
+            ["campaign", "status", "contacts", "connected", "connect", "answer", "failure",
+             "retry success", "pending", "health"],
+            [(n, s, c, k, _pct(cr), _pct(ar), _pct(fr), _pct(rs), p, h)
+             for n, s, c, k, cr, ar, fr, rs, p, h in voice]))
     total, delivered, submitted, pending = totals
     if total:
         rate = delivered / submitted if submitted else None
@@ -240,34 +242,69 @@ def quality_summary(path: Path, run_id: str, failed_checks: Sequence[str]) -> st
     return "\n".join(lines)
 
 
-def failed_recipients(path: Path, campaign_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Seed 002's export: one row per failed recipient, with the fail reason."""
+@dataclass(frozen=True)
+class Export:
+    """Rows for a file people open: times in the account's zone, named in the header."""
+
+    title: str
+    headers: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+# What each export holds, per channel: a list of recipients with their outcome in words.
+_EXPORTS = {
+    ("failed", "sms"): ("Failed recipients", """
+        SELECT recipient_number AS recipient, final_status AS status, fail_reason, error_code,
+               error_category, bounce_type, attempts, last_attempt_at
+        FROM marts.failed_recipients WHERE campaign_id = ?
+        ORDER BY error_category, recipient_number"""),
+    ("contacts", "sms"): ("Recipients", """
+        SELECT recipient_number AS recipient, is_valid_number, status, detailed_status,
+               detailed_status_code, fail_reason, submitted_at, delivered_at
+        FROM marts.sms_recipients WHERE campaign_id = ?
+        ORDER BY submitted_at NULLS LAST, sms_sid"""),
+    ("contacts", "voice"): ("Contacts", """
+        SELECT contact_number AS contact, is_valid_number, final_status, attempts,
+               last_duration_seconds, outcome_reason, first_attempt_at, last_attempt_at
+        FROM marts.voice_contacts WHERE campaign_id = ?
+        ORDER BY first_attempt_at NULLS LAST, contact_number"""),
+}
+_EXPORTS[("failed", "voice")] = _EXPORTS[("failed", "sms")]
+
+
+def export_rows(path: Path, campaign_id: str, what: str) -> Export:
+    """The `export` command's rows: `failed` (recipients to follow up, seed 002) or `contacts`
+    (every recipient or contact with its outcome, seeds 000/001), times in the account's zone."""
     con = open_published(path)
     try:
-        known = con.execute("SELECT count(*) FROM marts.dim_campaigns WHERE campaign_id = ?",
-                            [campaign_id]).fetchall()[0][0]
-        if not known:
+        found = con.execute("SELECT channel FROM marts.dim_campaigns WHERE campaign_id = ?",
+                            [campaign_id]).fetchall()
+        if not found:
             raise ReadError(f"unknown campaign {campaign_id!r}: not in the published copy "
                             "(see `campaign-analytics query \"SELECT campaign_id, campaign_name "
                             "FROM marts.dim_campaigns\"`)")
-        cursor = con.execute("""
-            SELECT recipient_number AS recipient, final_status AS status,
-                   fail_reason, error_code, error_category, bounce_type, attempts,
-                   last_attempt_at
-            FROM marts.failed_recipients WHERE campaign_id = ?
-            ORDER BY error_category, recipient_number""", [campaign_id])
-        return [d[0] for d in cursor.description], cursor.fetchall()
+        zone = ZoneInfo(con.execute("SELECT account_timezone FROM ops.publish").fetchall()[0][0])
+        title, sql = _EXPORTS[(what, found[0][0])]
+        cursor = con.execute(sql, [campaign_id])
+        columns = cursor.description or []
+        rows = [tuple(v.astimezone(zone).replace(tzinfo=None) if isinstance(v, dt.datetime)
+                      else v for v in row) for row in cursor.fetchall()]
     finally:
         con.close()
+    is_time = [any(isinstance(row[i], dt.datetime) for row in rows) or "_at" in name
+               for i, (name, *_) in enumerate(columns)]
+    headers = [f"{name} ({zone.key})" if timed else name
+               for (name, *_), timed in zip(columns, is_time, strict=True)]
+    return Export(title, headers, rows)
 
 
-def write_xlsx(path: Path, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def write_xlsx(path: Path, export: Export) -> None:
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "Failed recipients"
-    sheet.append(list(headers))
-    for row in rows:
-        sheet.append([v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in row])
+    sheet.title = export.title
+    sheet.append(export.headers)
+    for row in export.rows:
+        sheet.append(list(row))
     book.save(path)

@@ -10,6 +10,8 @@ select
     call_sid,
     campaign_id,
     contact_number,
+    coalesce(regexp_full_match(contact_number, '{{ var("valid_phone_number_pattern") }}'), false)
+        as is_valid_number,
     caller_id,
     attempt_number::integer as attempt_number,
     attempt_number > 1 as is_retry,

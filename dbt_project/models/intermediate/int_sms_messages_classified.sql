@@ -24,7 +24,9 @@ classified as (
         messages.status = 'rejected' as is_rejected,
         messages.status in ('queued', 'sending', 'submitted', 'sent') as is_pending,
         coalesce(by_code.error_category, by_status.error_category) as mapped_category,
-        coalesce(by_code.bounce_type, by_status.bounce_type) as mapped_bounce_type
+        coalesce(by_code.bounce_type, by_status.bounce_type) as mapped_bounce_type,
+        coalesce(messages.error_message, by_code.description, by_status.description,
+                 'Message ' || messages.status) as reason_in_words
     from messages
     left join error_codes as by_code on messages.error_code = by_code.code
     left join error_codes as by_status on messages.detailed_status = by_status.code
@@ -34,6 +36,8 @@ select
     sms_sid,
     campaign_id,
     recipient_number,
+    coalesce(regexp_full_match(recipient_number, '{{ var("valid_phone_number_pattern") }}'), false)
+        as is_valid_number,
     status,
     is_submitted,
     is_delivered,
@@ -52,6 +56,8 @@ select
     -- Seed 003: soft and hard bounces are failures after submission; a message rejected
     -- before submission is neither.
     case when is_failed then mapped_bounce_type end as bounce_type,
+    -- Why a message did not arrive, in words: the provider's message, else the code's meaning.
+    case when is_failed or is_rejected then reason_in_words end as fail_reason,
     parts,
     cost,
     submitted_at,

@@ -14,7 +14,12 @@ contact_counts as (
         campaign_id,
         count(*) as contacts,
         count(*) filter (where is_connected) as contacts_connected,
-        count(*) filter (where not is_pending and final_status = 'failed') as contacts_failed,
+        -- The provider's `failed`: contacts not reached after all attempts, whether the call
+        -- failed or was canceled (its stats: created = completed + failed + busy + no_answer).
+        count(*) filter (where not is_pending and final_status in ('failed', 'canceled'))
+            as contacts_failed,
+        count(*) filter (where not is_pending and final_status = 'failed')
+            as contacts_call_failed,
         count(*) filter (where not is_pending and final_status = 'busy') as contacts_busy,
         count(*) filter (where not is_pending and final_status = 'no-answer')
             as contacts_no_answer,

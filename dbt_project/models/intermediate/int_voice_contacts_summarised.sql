@@ -18,6 +18,8 @@ per_contact as (
         bool_or(is_connected) as is_connected,
         min(attempt_number) filter (where is_connected) as connected_attempt_number,
         arg_max(status, (attempt_number, started_at)) as last_status,
+        arg_max(duration_seconds, (attempt_number, started_at)) as last_duration_seconds,
+        bool_and(is_valid_number) as is_valid_number,
         min(started_at) as first_attempt_at,
         max(started_at) as last_attempt_at,
         sum(price) as cost,
@@ -29,6 +31,7 @@ per_contact as (
 select
     per_contact.campaign_id,
     per_contact.contact_number,
+    per_contact.is_valid_number,
     per_contact.attempts,
     per_contact.is_connected,
     per_contact.connected_attempt_number,
@@ -46,6 +49,7 @@ select
     ) as is_pending,
     per_contact.first_attempt_at,
     per_contact.last_attempt_at,
+    per_contact.last_duration_seconds,
     per_contact.cost,
     per_contact.loaded_at
 from per_contact

@@ -35,7 +35,11 @@ voice as (
         count(*) as volume,
         count(*) as submitted,
         count(*) filter (where is_connected) as succeeded,
-        count(*) filter (where not is_connected and not is_pending) as failed,
+        -- The provider's failed: not reached, the call failed or was canceled (busy and no
+        -- answer are counted apart in its stats).
+        count(*) filter (
+            where not is_pending and final_status in ('failed', 'canceled')
+        ) as failed,
         0 as rejected
     from contacts
     group by all
@@ -58,6 +62,8 @@ select
     activity.failed,
     activity.rejected::bigint as rejected,
     {{ safe_divide('activity.succeeded', 'activity.submitted') }} as success_rate,
-    {{ safe_divide('activity.succeeded', 'activity.volume') }} as effective_reach
+    {{ safe_divide('activity.succeeded', 'activity.volume') }} as effective_reach,
+    -- The provider's trend table divides delivered by total; named for it (= effective_reach).
+    {{ safe_divide('activity.succeeded', 'activity.volume') }} as delivered_share_of_total
 from activity
 left join campaigns on activity.campaign_id = campaigns.campaign_id

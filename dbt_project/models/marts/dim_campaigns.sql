@@ -15,13 +15,16 @@ pulls as (
 campaigns as (
     select
         campaign_id, 'sms' as channel, campaign_name, campaign_status, message_type, sender_id,
-        null::varchar as caller_id, created_at, started_at, ended_at
+        dlt_template_id, null::varchar as caller_id, null::integer as number_of_retries,
+        null::integer as retry_interval_mins, null::varchar as retry_mechanism,
+        null::varchar as retry_on_status, created_at, started_at, ended_at
     from sms
     union all
     select
         campaign_id, 'voice' as channel, campaign_name, campaign_status,
-        null::varchar as message_type, null::varchar as sender_id, caller_id, created_at,
-        started_at, ended_at
+        null::varchar as message_type, null::varchar as sender_id,
+        null::varchar as dlt_template_id, caller_id, number_of_retries, retry_interval_mins,
+        retry_mechanism, retry_on_status, created_at, started_at, ended_at
     from voice
 )
 
@@ -32,7 +35,12 @@ select
     campaigns.campaign_status,
     campaigns.message_type,
     campaigns.sender_id,
+    campaigns.dlt_template_id,
     campaigns.caller_id,
+    campaigns.number_of_retries,
+    campaigns.retry_interval_mins,
+    campaigns.retry_mechanism,
+    campaigns.retry_on_status,
     campaigns.created_at,
     campaigns.started_at,
     campaigns.ended_at,

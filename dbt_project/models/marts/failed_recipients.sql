@@ -48,7 +48,7 @@ latest_message as (
         is_rejected,
         error_code,
         detailed_status,
-        error_message,
+        fail_reason,
         error_category,
         bounce_type,
         last_status_at,
@@ -68,17 +68,12 @@ sms as (
         latest_message.status as final_status,
         latest_message.error_code,
         latest_message.error_category,
-        coalesce(latest_message.error_message, by_code.description, by_status.description,
-                 'Message ' || latest_message.status) as fail_reason,
+        latest_message.fail_reason,
         latest_message.bounce_type,
         latest_message.attempts,
         latest_message.last_status_at as last_attempt_at,
         latest_message.loaded_at
     from latest_message
-    left join error_codes as by_code
-        on latest_message.error_code = by_code.code and by_code.channel = 'sms'
-    left join error_codes as by_status
-        on latest_message.detailed_status = by_status.code and by_status.channel = 'sms'
     where latest_message.is_failed or latest_message.is_rejected
 ),
 

@@ -1,6 +1,12 @@
--- One row per voice campaign and attempt number: does each retry still pay? (seed 001)
+-- One row per voice campaign and attempt number: does each retry still pay? (seed 001) A retry
+-- whose connect rate is below the rule retry_min_connect_rate gets advice written against the
+-- campaign's own retry settings.
 with attempts as (
     select * from {{ ref('int_voice_retry_attempts') }}
+),
+
+campaigns as (
+    select * from {{ ref('stg_exotel__voice_campaigns') }}
 ),
 
 cumulative as (
@@ -11,6 +17,16 @@ cumulative as (
             rows between unbounded preceding and current row
         ) as cumulative_contacts_connected
     from attempts
+),
+
+rated as (
+    select
+        cumulative.*,
+        {{ safe_divide('contacts_connected', 'contacts_attempted') }} as connect_rate,
+        campaigns.number_of_retries,
+        campaigns.retry_interval_mins
+    from cumulative
+    left join campaigns on cumulative.campaign_id = campaigns.campaign_id
 )
 
 select
@@ -18,12 +34,23 @@ select
     attempt_number,
     contacts_attempted,
     contacts_connected,
-    {{ safe_divide('contacts_connected', 'contacts_attempted') }} as connect_rate,
+    connect_rate,
     cumulative_contacts_connected::bigint as cumulative_contacts_connected,
     campaign_contacts,
     {{ safe_divide('cumulative_contacts_connected', 'campaign_contacts') }}
         as cumulative_connect_rate,
-    -- Seed 001: a retry whose connect rate is below 10% may not be cost-effective.
-    coalesce({{ safe_divide('contacts_connected', 'contacts_attempted') }} >= 0.10, false)
-        as is_cost_effective
-from cumulative
+    coalesce(connect_rate >= {{ var('retry_min_connect_rate') }}, false) as is_cost_effective,
+    case
+        when attempt_number > 1 and not coalesce(
+            connect_rate >= {{ var('retry_min_connect_rate') }}, false
+        )
+            then 'Retry ' || (attempt_number - 1) || ' connected '
+            || printf('%.1f', coalesce(connect_rate, 0) * 100)
+            || '% of the contacts it called, below '
+            || printf('%g', {{ var('retry_min_connect_rate') }} * 100)
+            || '%: reduce number_of_retries from '
+            || coalesce(number_of_retries::varchar, '?') || ' to ' || (attempt_number - 2)
+            || ', or increase interval_mins from '
+            || coalesce(retry_interval_mins::varchar, '?') || ' to space retries further apart.'
+    end as retry_advice
+from rated

@@ -58,6 +58,7 @@ select
         and rates.messages_delivered = rates.reported_delivered
         and rates.messages_failed = rates.reported_failed
         and rates.messages_rejected = rates.reported_rejected as is_reconciled,
-    health.health_status
+    health.health_status,
+    health.health_reasons
 from rates
 inner join health on rates.campaign_id = health.campaign_id

@@ -17,6 +17,7 @@ rates as (
         coalesce(counts.attempts, 0) as attempts,
         coalesce(counts.contacts_connected, 0) as contacts_connected,
         coalesce(counts.contacts_failed, 0) as contacts_failed,
+        coalesce(counts.contacts_call_failed, 0) as contacts_call_failed,
         coalesce(counts.contacts_busy, 0) as contacts_busy,
         coalesce(counts.contacts_no_answer, 0) as contacts_no_answer,
         coalesce(counts.contacts_canceled, 0) as contacts_canceled,
@@ -45,12 +46,10 @@ rates as (
         campaigns.reported_in_progress,
         campaigns.reported_busy,
         campaigns.reported_no_answer,
-        -- The provider's `failed` counts contacts not reached after all attempts, canceled
-        -- included.
         coalesce(
             counts.contacts = campaigns.reported_created
             and counts.contacts_connected = campaigns.reported_completed
-            and counts.contacts_failed + counts.contacts_canceled = campaigns.reported_failed,
+            and counts.contacts_failed = campaigns.reported_failed,
             false
         ) as is_reconciled
     from campaigns
@@ -65,6 +64,7 @@ health as (
 
 select
     rates.*,
-    health.health_status
+    health.health_status,
+    health.health_reasons
 from rates
 inner join health on rates.campaign_id = health.campaign_id

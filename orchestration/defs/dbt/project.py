@@ -49,7 +49,20 @@ def parse_manifest() -> None:
                        target_path=dbt_project.target_path).wait()
 
 
+def manifest_is_stale() -> bool:
+    """No manifest yet, or a model, macro, seed, test or project file changed since it was
+    parsed: Dagster would otherwise load yesterday's graph and fail on a node it lacks."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    parsed = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml",
+               *(path for folder in ("models", "macros", "seeds", "tests")
+                 for path in (DBT_PROJECT_DIR / folder).rglob("*") if path.is_file())]
+    return any(path.stat().st_mtime > parsed for path in sources)
+
+
 # `dagster dev` re-parses on every load, as dagster-dbt's prepare_if_dev would; anywhere else
-# (tests, the CLI, CI's fresh clone) parse once when there is no manifest yet.
-if os.environ.get("DAGSTER_IS_DEV_CLI") or not dbt_project.manifest_path.exists():
+# (tests, the CLI, CI's fresh clone) parse when the manifest is missing or older than the project.
+if os.environ.get("DAGSTER_IS_DEV_CLI") or manifest_is_stale():
     parse_manifest()

@@ -3,7 +3,7 @@
 Each frame holds, per field, the value as the API sent it (`<field>_text`, for fields that need
 parsing) and the typed value DuckDB parsed from it (`TRY_CAST`, NULL when unparseable). The
 contracts check both: the text has the documented shape (ISO 8601 with an offset, a whole
-number, E.164...) and the typed value its range. Validation is lazy, so every failed check of
+number, a caller ID...) and the typed value its range. Validation is lazy, so every failed check of
 every record is reported, and the failing records are quarantined, not dropped.
 """
 
@@ -85,7 +85,9 @@ class SmsMessageContract(pa.DataFrameModel):
     """One SMS message (`sms-details` item)."""
 
     sms_sid: Series[STRING] = pa.Field(nullable=False)
-    to_number: Series[STRING] = pa.Field(nullable=False, str_matches=E164)
+    # Any number the provider sent to is data, E.164 or not: an invalid number is one of the
+    # provider's own failure categories, so it lands and is flagged (is_valid_number in dbt).
+    to_number: Series[STRING] = pa.Field(nullable=True)
     status: Series[STRING] = pa.Field(nullable=False, isin=SMS_STATUSES)
     submitted_at_text: Series[STRING] = _text(ISO_WITH_OFFSET)
     delivered_at_text: Series[STRING] = _text(ISO_WITH_OFFSET)
@@ -116,7 +118,7 @@ class CallAttemptContract(pa.DataFrameModel):
     """One call attempt (`call-details` item, a CDR)."""
 
     call_sid: Series[STRING] = pa.Field(nullable=False)
-    to_number: Series[STRING] = pa.Field(nullable=False, str_matches=E164)
+    to_number: Series[STRING] = pa.Field(nullable=True)  # flagged, not refused (as for SMS)
     from_number: Series[STRING] = pa.Field(nullable=True, str_matches=CALLER_ID)
     status: Series[STRING] = pa.Field(nullable=False, isin=CALL_STATUSES)
     start_time_text: Series[STRING] = _text(ISO_WITH_OFFSET)

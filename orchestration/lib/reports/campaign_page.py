@@ -18,6 +18,7 @@ from orchestration.lib.reports.campaign_data import (
 )
 from orchestration.lib.reports.format import DASH, count, duration, local_time, pct, plural
 from orchestration.lib.reports.verdict import Verdict, failure_causes, judge
+from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES
 
 GREEN, RED, ORANGE, GREY = "#16a34a", "#dc2626", "#f59e0b", "#9ca3af"
 BLUE, DARK_BLUE, PURPLE, BROWN = "#60a5fa", "#1d4ed8", "#8b5cf6", "#92400e"
@@ -109,15 +110,19 @@ def _pending_note(report: CampaignData, ctx: ReportContext) -> str:
         text = (f"This campaign has not started yet (status {meta['campaign_status']}, "
                 f"scheduled for {local_time(meta['started_at'], ctx.zone)}): its figures "
                 "appear once sending begins.")
-    elif meta["ended_at"] is None or meta["campaign_status"] not in ("Completed", "Failed"):
+    elif meta["ended_at"] is None or meta["campaign_status"] not in TERMINAL_CAMPAIGN_STATUSES:
         text = (f"This campaign is still running (status {meta['campaign_status']}): the figures "
                 f"are a snapshot as of {local_time(meta['last_pulled_at'], ctx.zone)}; {what}.")
     else:
         until = meta["ended_at"] + dt.timedelta(hours=ctx.finalization_hours)
-        text = (f"Figures are not final yet: delivery receipts can arrive up to "
+        late = ("delivery receipts can arrive up to" if report.channel == "sms" else
+                "the provider's call records can still change for")
+        text = (f"Figures are not final yet (status {meta['campaign_status']}): {late} "
                 f"{ctx.finalization_hours} hours after a campaign ends, so until "
-                f"{local_time(until, ctx.zone)}. {what[0].upper()}{what[1:]}; the daily run "
-                "will update this report.")
+                f"{local_time(until, ctx.zone)}.")
+        if pending:
+            text += f" {what[0].upper()}{what[1:]}."
+        text += " The daily run will update this report."
     return f'<p class="note" id="pending-note">{escape(text)}</p>'
 
 
@@ -157,7 +162,8 @@ def _cards(report: CampaignData) -> str:
             ("Connected", count(p.get("contacts_connected")),
              _rate_of(p.get("connect_rate"), "of contacts")),
             ("Failed", count(p.get("contacts_failed")),
-             _rate_of(p.get("failure_rate"), "of contacts")),
+             _rate_of(p.get("failure_rate"),
+                      f"of contacts ({count(p.get('contacts_canceled'))} canceled)")),
             ("Busy or no answer", count(unanswered),
              _rate_of(_share(unanswered, contacts), "of contacts")),
             ("Pending", count(p.get("contacts_pending")),
@@ -194,15 +200,18 @@ def _status_chart(report: CampaignData) -> str:
             svg.Slice("Connected", p.get("contacts_connected") or 0, GREEN),
             svg.Slice("No answer", p.get("contacts_no_answer") or 0, BLUE),
             svg.Slice("Busy", p.get("contacts_busy") or 0, ORANGE),
-            svg.Slice("Failed", p.get("contacts_failed") or 0, RED),
+            svg.Slice("Call failed", p.get("contacts_call_failed") or 0, RED),
             svg.Slice("Canceled", p.get("contacts_canceled") or 0, BROWN),
             svg.Slice("Pending", p.get("contacts_pending") or 0, GREY),
         ]
         total, noun = p.get("contacts") or 0, "contacts"
     drawn = svg.donut(slices, center_value=count(total), center_label=noun,
                       label=f"Status breakdown of {count(total)} {noun}")
-    caption = ("Each message at its latest status." if report.channel == "sms" else
-               "Each contact by the outcome of its last attempt, retries included.")
+    caption = (f"Each message at its latest status; shares are of all {count(total)} messages "
+               "(the cards give delivery and failure as shares of submitted)."
+               if report.channel == "sms" else
+               f"Each contact by the outcome of its last attempt, retries included; shares are of "
+               f"all {count(total)} contacts. The provider's failed is call failed plus canceled.")
     return page.chart("status", drawn, caption=caption,
                       empty=f"No {noun} yet: there is no status to break down.")
 
@@ -313,6 +322,8 @@ def _retry_funnel(report: CampaignData) -> str:
         out += page.table(["Attempt", "Contacts", "Connected", "Connect rate", "Cumulative",
                            "Worth it?"], table_rows,
                           numeric=[False, True, True, True, True, False])
+        out += "".join(f'<p class="note">{escape(r["retry_advice"])}</p>'
+                       for r in rows if r.get("retry_advice"))
     return out
 
 

@@ -71,7 +71,7 @@ def _trend(data: OverviewData) -> str:
     """One point per campaign and activity date, in date order (seed 000's trend table)."""
     sms = [t for t in data.trends if t["channel"] == "sms"]
     voice = [t for t in data.trends if t["channel"] == "voice"]
-    rows = sorted(data.trends, key=lambda t: (t["activity_date"], t["campaign_name"]))
+    rows = sorted(data.trends, key=lambda t: (t["activity_date"], t["campaign_name"] or ""))
     categories = [f"{t['activity_date'].day} {t['activity_date']:%b}" for t in rows]
     tips = [f"{t['campaign_name']} ({local_day(t['activity_date'])})" for t in rows]
     drawn = svg.rate_lines(
@@ -80,8 +80,9 @@ def _trend(data: OverviewData) -> str:
          ("Voice connect rate", [t["success_rate"] if t in voice else None for t in rows],
           BLUE)],
         label="Delivery and connect rate by campaign", band=SMS_HEALTHY_BAND, tips=tips)
-    out = page.chart("trend", drawn, caption="One point per campaign and day, oldest first. "
-                     "Shaded: the healthy SMS delivery range (92–98%).",
+    out = page.chart("trend", drawn, caption="One point per campaign and day, oldest first: "
+                     "SMS delivered over submitted, voice contacts connected over contacts "
+                     "called. Shaded: the healthy SMS delivery range (92–98%).",
                      empty="No campaign in this range has sent anything yet.")
     if rows:
         table_rows = [[(t["campaign_name"], None), (t["channel"], None),
@@ -101,9 +102,11 @@ def _time_of_day(data: OverviewData, ctx: ReportContext) -> str:
     out = []
     for channel, series_name, rate_name, caption in (
         ("sms", "Messages", "delivery rate",
-         "SMS by local send hour: volume (bars) and delivery rate (line)."),
+         "SMS by local send hour: volume (bars) and delivery rate, delivered over submitted "
+         "(line)."),
         ("voice", "Call attempts", "connect rate",
-         "Calls by local start hour: attempts (bars) and share answered (line)."),
+         "Calls by local start hour: attempts (bars) and the share of attempts answered "
+         "(line)."),
     ):
         hours = {h["hour_of_day"]: h for h in data.hours.get(channel, [])}
         labels = [f"{h:02d}h" for h in range(24)]

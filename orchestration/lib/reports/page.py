@@ -133,8 +133,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[tuple[str, str | None]
         for (text, sort_key), is_number in zip(row, numeric, strict=True):
             attrs = ' class="num"' if is_number else ""
             if sort_key is not None:
-                attrs += f' data-sort="{escape(sort_key)}"'
-            cells.append(f"<td{attrs}>{text if html_cells else escape(text)}</td>")
+                attrs += f' data-sort="{escape(str(sort_key))}"'
+            text = "—" if text is None else text  # a missing value shows as a dash
+            cells.append(f"<td{attrs}>{text if html_cells else escape(str(text))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     classes = ' class="sortable"' if sortable else ""
     ident = f' id="{table_id}"' if table_id else ""

@@ -55,6 +55,8 @@ class Verdict:
     sentence: str
     checks: list[Check] = field(default_factory=list)
     causes: list[Cause] = field(default_factory=list)
+    # The thresholds that fired, as the marts' health_reasons words them.
+    reasons: list[str] = field(default_factory=list)
 
 
 def failure_causes(report: CampaignData) -> list[Cause]:
@@ -126,7 +128,7 @@ def judge(report: CampaignData) -> Verdict:
                 named.add(threshold.metric)
                 problems.append(_problem(threshold, perf[threshold.metric]))
         return Verdict(level, f"{level.capitalize()}: {', '.join(problems)}. "
-                       f"{_cause_clause(causes, noun)}", checks, causes)
+                       f"{_cause_clause(causes, noun)}", checks, causes, problems)
     readings = ", ".join(f"{c.metric.lower()} {pct(c.value)} ({c.healthy})"
                          for c in checks[:2] if c.value is not None)
     if not causes:
