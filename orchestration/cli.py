@@ -217,19 +217,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if args.campaign:
-        listed = preflight(settings).ids
-        unknown = sorted(set(args.campaign) - listed)
-        if unknown:
-            raise ConfigError(f"unknown campaign(s): {', '.join(unknown)} (not in the account's "
-                              "campaign lists)")
-        config = {"campaign_ids": list(args.campaign)}
-    else:
-        if args.end < args.start:
-            raise ConfigError("--to must not be before --from")
-        config = {"start_date_from": args.start.date().isoformat(),
-                  "start_date_to": args.end.date().isoformat()}
-    _run(settings, config, verbose=args.verbose)
+    # The warehouse is checked (and held) before the API is asked which ids exist.
+    with exclusive_run(settings):
+        if args.campaign:
+            listed = preflight(settings).ids
+            unknown = sorted(set(args.campaign) - listed)
+            if unknown:
+                raise ConfigError(f"unknown campaign(s): {', '.join(unknown)} (not in the "
+                                  "account's campaign lists)")
+            config = {"campaign_ids": list(args.campaign)}
+        else:
+            if args.end < args.start:
+                raise ConfigError("--to must not be before --from")
+            config = {"start_date_from": args.start.date().isoformat(),
+                      "start_date_to": args.end.date().isoformat()}
+        _run(settings, config, verbose=args.verbose)
     return EXIT_OK
 
 

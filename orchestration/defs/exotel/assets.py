@@ -143,6 +143,8 @@ def ingest(
             [channel.name, context.run.run_id, started_at, dt.datetime.now(dt.UTC), len(listed),
              len(pulls), len(not_found), loaded + rejected, rejected],
         )
+        given_up = sorted(cid for cid, state in read_ledger(con, channel.name).items()
+                          if state.given_up)
 
     if failed:
         raise dg.Failure(
@@ -155,9 +157,6 @@ def ingest(
     total = loaded + rejected
     share = rejected / total if total else 0.0
     retrying = [p.campaign_id for p in pulls if p.window_closed and not p.is_reconciled]
-    with warehouse.connect() as con:
-        given_up = sorted(cid for cid, state in read_ledger(con, channel.name).items()
-                          if state.given_up)
     if retrying:
         context.log.warning(
             "%s: %d campaign(s) ended but their details do not reconcile with their stats "

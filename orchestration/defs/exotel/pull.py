@@ -123,17 +123,27 @@ def quarantine_invalid_ids(con: duckdb.DuckDBPyConnection, channel: Channel,
             continue
         reason = mask_numbers(f"id {campaign_id!r} is not a valid campaign id ({ID_RULE})")
         reasons.append(reason)
-        con.execute(
-            """
-            INSERT INTO raw.rejected_records
-            SELECT $entity, $campaign, $campaign, $reason, $record::JSON, $run, now()
-            WHERE NOT EXISTS (SELECT 1 FROM raw.rejected_records
-                              WHERE entity = $entity AND record_json = $record::JSON)
-            """,
-            {"entity": channel.campaign_entity.name, "campaign": str(campaign_id),
-             "reason": reason, "record": orjson.dumps(record).decode(), "run": run_id},
-        )
+        quarantine_once(con, channel.campaign_entity.name, str(campaign_id), reason, record,
+                        run_id=run_id, loaded_at=dt.datetime.now(dt.UTC))
     return reasons
+
+
+def quarantine_once(con: duckdb.DuckDBPyConnection, entity: str, campaign_id: str, reason: str,
+                    record: dict[str, Any], *, run_id: str, loaded_at: dt.datetime) -> None:
+    """A campaign record in `raw.rejected_records`, unless the very same record is there
+    already: a bad campaign is looked at again every run (the provider may fix it), but a
+    record that has not changed is recorded once."""
+    con.execute(
+        """
+        INSERT INTO raw.rejected_records
+        SELECT $entity, $campaign, $campaign, $reason, $record::JSON, $run, $loaded
+        WHERE NOT EXISTS (
+            SELECT 1 FROM raw.rejected_records
+            WHERE entity = $entity AND campaign_id = $campaign AND record_json = $record::JSON)
+        """,
+        {"entity": entity, "campaign": campaign_id, "reason": reason,
+         "record": orjson.dumps(record).decode(), "run": run_id, "loaded": loaded_at},
+    )
 
 
 def _page_lines(page: Page) -> bytes:
@@ -212,7 +222,9 @@ class _CampaignWriter:
         try:
             if started.rejected is not None:
                 self.pull.campaign_rejected = True
-                self._quarantine_once(started.rejected)
+                quarantine_once(con, channel.campaign_entity.name, started.campaign_id,
+                                f"{started.rejected}; its details were not loaded", self.record,
+                                run_id=run_id, loaded_at=self.loaded_at)
             else:
                 BatchLoader(con, channel.campaign_entity, **options).load(
                     [orjson.dumps(self.record)], checked=True)
@@ -222,24 +234,6 @@ class _CampaignWriter:
         except BaseException:
             con.rollback()
             raise
-
-    def _quarantine_once(self, failed_checks: str) -> None:
-        """The rejected campaign record, unless the very same record was quarantined before:
-        it is checked again every run (the provider may fix it), but recorded once."""
-        record_json = orjson.dumps(self.record).decode()
-        self.con.execute(
-            """
-            INSERT INTO raw.rejected_records
-            SELECT $entity, $campaign, $campaign, $reason, $record::JSON, $run, $loaded
-            WHERE NOT EXISTS (
-                SELECT 1 FROM raw.rejected_records
-                WHERE entity = $entity AND campaign_id = $campaign
-                  AND record_json = $record::JSON)
-            """,
-            {"entity": self.channel.campaign_entity.name, "campaign": self.pull.campaign_id,
-             "reason": f"{failed_checks}; its details were not loaded",
-             "record": record_json, "run": self.run_id, "loaded": self.loaded_at},
-        )
 
     def add_page(self, lines: bytes) -> None:
         self.pull.pages += 1
