@@ -9,6 +9,8 @@ Subcommands:
   query     SQL against the published copy
   export    failed recipients of a campaign, as CSV or XLSX
   report    offline HTML reports with charts: one campaign, or the account overview
+  receive   the status-callback receiver (the provider pushes statuses to it)
+  refresh   load received callbacks, rebuild the campaigns they touched, republish
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import datetime as dt
 import io
 import logging
 import os
+import secrets
 import sys
 import warnings
 from collections.abc import Sequence
@@ -27,6 +30,9 @@ from typing import NoReturn
 
 import duckdb
 
+from orchestration.lib.callbacks.landing import waiting_segments
+from orchestration.lib.callbacks.payloads import ENDPOINTS
+from orchestration.lib.callbacks.receiver import ReceiverThread, bind, create_app, serve
 from orchestration.lib.ids import check_id
 from orchestration.lib.readers import (
     ReadError,
@@ -41,6 +47,7 @@ from orchestration.lib.readers import (
 )
 from orchestration.lib.reports import write_campaign_report, write_overview
 from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
+from orchestration.lib.run_lock import holder_if_busy
 from orchestration.lib.settings import ConfigError, Settings, load_settings
 from orchestration.runner import (
     PipelineError,
@@ -50,6 +57,7 @@ from orchestration.runner import (
     run_pipeline,
 )
 from orchestration.sandbox.generator import AccountConfig
+from orchestration.sandbox.push import CallbackPusher, PushFaults
 from orchestration.sandbox.server import Faults, SandboxServer
 
 log = logging.getLogger("campaign_analytics")
@@ -178,8 +186,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             **os.environ, **server.environment(),
             "WAREHOUSE_PATH": str(args.warehouse_dir / "warehouse.duckdb"),
             "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
+            "CALLBACK_LANDING_DIR": str(args.warehouse_dir / "callbacks"),
+            "CALLBACK_TOKEN": secrets.token_urlsafe(24),
         }, dotenv_path=None)
         _run(settings, None, verbose=args.verbose)
+        if args.callback_hours:
+            _demo_callbacks(settings, server, args.callback_hours, verbose=args.verbose)
         written = write_overview(settings.published_path)
         print(f"\nReports (open in a browser, no network needed): {written.overview}")
         published = settings.published_path
@@ -188,6 +200,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"  campaign-analytics query --published {published} "
               "\"SELECT * FROM marts.sms_campaign_performance\"")
     return EXIT_OK
+
+
+def _demo_callbacks(settings: Settings, server: SandboxServer, hours: int, *,
+                    verbose: bool) -> None:
+    """The push half, end to end: the receiver on a free port, the sandbox pushing the next
+    `hours` of status changes to it (some twice, some out of order), then a refresh."""
+    before = _pending_and_delivered(settings.published_path)
+    with ReceiverThread(settings.callback_landing_dir, settings.callback_token) as receiver:
+        print(f"\nCallbacks: the receiver listens on {receiver.url} (landing folder "
+              f"{settings.callback_landing_dir}); the sandbox pushes the next {hours} hours of "
+              "status changes to it, some twice and some out of order ...", flush=True)
+        start = server.clock.now()
+        pusher = CallbackPusher(server, receiver.url, settings.callback_token.reveal(),
+                                faults=PushFaults(duplicate_share=0.05, out_of_order_share=0.05,
+                                                  delayed_share=0.02))
+        pushed = pusher.push(start, start + hours * 3600)
+        server.clock.advance(hours * 3600)
+    print(f"  {pushed.events:,} status changes, {pushed.sent:,} callbacks sent "
+          f"({pushed.sent - pushed.events - pushed.retried:,} of them twice), "
+          f"{pushed.accepted:,} answered 200 and stored.")
+    loaded = _refresh(settings, verbose=verbose)
+    after = _pending_and_delivered(settings.published_path)
+    print(f"  Refreshed: {loaded:,} callbacks loaded; SMS messages pending "
+          f"{before[0]:,} -> {after[0]:,}, delivered {before[1]:,} -> {after[1]:,} "
+          "(marts.sms_status_history keeps every step).")
+
+
+def _pending_and_delivered(published: Path) -> tuple[int, int]:
+    with duckdb.connect(str(published), read_only=True) as con:
+        return con.execute("SELECT coalesce(sum(messages_pending), 0)::bigint, "
+                           "coalesce(sum(messages_delivered), 0)::bigint "
+                           "FROM marts.sms_campaign_performance").fetchone()
+
+
+def _refresh(settings: Settings, *, verbose: bool) -> int:
+    """The intraday refresh under the run lock; the number of callbacks it loaded."""
+    with exclusive_run(settings):
+        quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+        with quiet:
+            result = run_pipeline(settings, refresh=True,
+                                  log_level="DEBUG" if verbose else "INFO")
+    loaded = 0
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.path == ["raw", "callbacks"]:
+            loaded = int(materialization.metadata["callbacks"].value)
+    return loaded
 
 
 def _run(settings: Settings, ingest_config: dict | None, *, verbose: bool) -> None:
@@ -232,6 +291,42 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             config = {"start_date_from": args.start.date().isoformat(),
                       "start_date_to": args.end.date().isoformat()}
         _run(settings, config, verbose=args.verbose)
+    return EXIT_OK
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    settings = load_settings(require_credentials=False)
+    app = create_app(settings.callback_landing_dir, settings.callback_token)
+    sock = bind(args.host, args.port)
+    where = f"http://{args.host}:{sock.getsockname()[1]}"
+    print(f"Receiving status callbacks on {where}, stored in {settings.callback_landing_dir} "
+          "(Ctrl-C to stop). Give the provider these URLs (behind your TLS proxy):")
+    for endpoint in ENDPOINTS:
+        print(f"  {endpoint.what}: {where}{endpoint.path}?token=<CALLBACK_TOKEN>")
+    print("Load what arrived with `campaign-analytics refresh` (or the intraday schedule).")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(app, sock)
+    return EXIT_OK
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    settings = load_settings(require_credentials=False)
+    landing = settings.callback_landing_dir
+    busy = holder_if_busy(settings.warehouse_path)
+    if busy:
+        # Skipped, not queued: the callbacks wait on disk for the next refresh or daily run.
+        print(f"Skipped: {busy} holds WAREHOUSE_PATH {settings.warehouse_path}; the callbacks "
+              f"wait in {landing} for the next refresh.")
+        return EXIT_OK
+    waiting = waiting_segments(landing)
+    if not waiting:
+        print(f"No callbacks waiting in {landing}: nothing to refresh.")
+        return EXIT_OK
+    print(f"Loading {waiting} landing segment(s) from {landing}, rebuilding the campaigns "
+          "they touch, publishing ...", flush=True)
+    loaded = _refresh(settings, verbose=args.verbose)
+    print(f"Loaded {loaded:,} callbacks; published {settings.published_path}.")
     return EXIT_OK
 
 
@@ -353,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="sandbox API -> full run -> KPI summary")
     demo.add_argument("--warehouse-dir", type=Path, default=DEMO_DIR,
                       help=f"where the demo's warehouse and published copy go ({DEMO_DIR})")
+    demo.add_argument("--callback-hours", type=int, default=24, metavar="H",
+                      help="after the run, push the next H hours of status callbacks through "
+                      "the receiver and refresh (0: skip; default 24)")
     add_sandbox_arguments(demo)
     demo.set_defaults(handler=cmd_demo)
 
@@ -373,6 +471,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="port on 127.0.0.1 (default 8765)")
     add_sandbox_arguments(sandbox)
     sandbox.set_defaults(handler=cmd_sandbox)
+
+    receive = commands.add_parser(
+        "receive", help="run the status-callback receiver",
+        description="Serve the callback endpoints (POST /callbacks/exotel/...) and GET /healthz. "
+        "Needs CALLBACK_TOKEN; stores every callback in CALLBACK_LANDING_DIR before answering.")
+    receive.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    receive.add_argument("--port", type=_port, default=8780, help="port (default 8780)")
+    receive.set_defaults(handler=cmd_receive)
+
+    refresh = commands.add_parser(
+        "refresh", help="load received callbacks, rebuild what they touch, republish")
+    refresh.set_defaults(handler=cmd_refresh)
 
     for name, help_text, handler in (
         ("status", "last run, freshness, row counts, rejects, unreconciled campaigns", cmd_status),

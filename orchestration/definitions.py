@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.operations.jobs import daily_schedule
+from orchestration.defs.operations.jobs import daily_schedule, refresh_schedule
 from orchestration.defs.resources import resources_for
 from orchestration.lib.settings import Settings, load_settings
 
@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=HERE),
-        dg.Definitions(resources=resources_for(settings), schedules=[daily_schedule(settings)]),
+        dg.Definitions(resources=resources_for(settings),
+                       schedules=[daily_schedule(settings), refresh_schedule(settings)]),
     )
 
 

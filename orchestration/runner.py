@@ -83,19 +83,20 @@ def preflight(settings: Settings) -> Campaigns:
 
 
 def run_pipeline(
-    settings: Settings, *, ingest_config: dict[str, Any] | None = None, log_level: str = "INFO"
+    settings: Settings, *, ingest_config: dict[str, Any] | None = None, log_level: str = "INFO",
+    refresh: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """Run the daily job of the code location, bound to `settings`: every asset and check under
-    defs/ that the job selects, so a new asset needs no change here."""
+    """Run the daily job of the code location (or, with `refresh`, the intraday refresh), bound
+    to `settings`: every asset and check under defs/ that the job selects, so a new asset needs
+    no change here."""
     from orchestration.definitions import build_definitions
-    from orchestration.defs.operations.jobs import DAILY_JOB
+    from orchestration.defs.operations.jobs import DAILY_JOB, REFRESH_JOB
 
-    job = build_definitions(settings).resolve_job_def(DAILY_JOB)
-    config = ingest_config or {}
-    run_config = {
-        "ops": {name: {"config": config} for name in ("voice_ingest", "sms_ingest")},
-        "loggers": {"console": {"config": {"log_level": log_level}}},
-    }
+    job = build_definitions(settings).resolve_job_def(REFRESH_JOB if refresh else DAILY_JOB)
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if not refresh:
+        config = ingest_config or {}
+        run_config["ops"] = {name: {"config": config} for name in ("voice_ingest", "sms_ingest")}
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = job.execute_in_process(run_config=run_config, instance=instance,
                                     raise_on_error=False)

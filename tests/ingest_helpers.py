@@ -24,7 +24,8 @@ def sandbox_settings(server_url: str, warehouse: Path, **env: str) -> Settings:
     """Settings pointing at a sandbox, with the warehouse and its published copy in `warehouse`'s
     folder; nothing is read from the developer's environment or .env."""
     return load_settings({**sandbox_environment(server_url), "WAREHOUSE_PATH": str(warehouse),
-                          "PUBLISHED_PATH": str(warehouse.with_name("published.duckdb")), **env},
+                          "PUBLISHED_PATH": str(warehouse.with_name("published.duckdb")),
+                          "CALLBACK_LANDING_DIR": str(warehouse.with_name("callbacks")), **env},
                          dotenv_path=None)
 
 

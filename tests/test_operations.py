@@ -33,7 +33,8 @@ def _env(server: SandboxServer, tmp: Path, **extra: str) -> dict[str, str]:
         **os.environ, "EXOTEL_BASE_URL": server.url, "EXOTEL_ACCOUNT_SID": server.account_sid,
         "EXOTEL_API_KEY": server.api_key, "EXOTEL_API_TOKEN": server.api_token,
         "EXOTEL_RATE_LIMIT_PER_MINUTE": "0", "WAREHOUSE_PATH": str(tmp / "warehouse.duckdb"),
-        "PUBLISHED_PATH": str(tmp / "published.duckdb"), **extra,
+        "PUBLISHED_PATH": str(tmp / "published.duckdb"),
+        "CALLBACK_LANDING_DIR": str(tmp / "callbacks"), **extra,
     }
 
 

@@ -120,3 +120,23 @@
     left join levels on {{ rates }}.campaign_id = levels.campaign_id
     left join reasons on {{ rates }}.campaign_id = reasons.campaign_id
 {%- endmacro %}
+
+{#- A callback's time as an instant: with an offset as given; without one (seed 004's table
+    shows "2025-01-15 10:30:00") in the account's zone. NULL when blank or not a time (the
+    receiver refuses those, so NULL here means absent). -#}
+{% macro callback_time(text) -%}
+    case
+        when nullif(trim({{ text }}), '') is null then null
+        when regexp_matches({{ text }}, '(Z|[+-][0-9]{2}:?[0-9]{2})$')
+            then try_cast({{ text }} as timestamptz)
+        else timezone({{ account_timezone() }}, try_cast({{ text }} as timestamp))
+    end
+{%- endmacro %}
+
+{#- How far along an SMS status is: a later stage wins a tie of status times. -#}
+{% macro sms_status_rank(status) -%}
+    case {{ status }}
+        when 'queued' then 0 when 'sending' then 1 when 'submitted' then 2 when 'sent' then 3
+        else 4
+    end
+{%- endmacro %}

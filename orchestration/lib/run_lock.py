@@ -88,3 +88,23 @@ def run_lock(warehouse: Path, *, wait_seconds: float = 0.0,
                 os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
+
+
+def holder_if_busy(warehouse: Path) -> str | None:
+    """Who holds the warehouse's run lock ("another run (pid N, started ...)"), or None when it
+    is free. Only looks: the lock is released at once."""
+    path = lock_path(warehouse.resolve())
+    if path in _held:
+        return f"this process (pid {os.getpid()})"
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder(path)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -29,6 +29,12 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 200
 DEFAULT_PHONE_NUMBERS = "masked"
 DEFAULT_DAILY_RUN_CRON = "0 2 * * *"
 DEFAULT_RUN_LOCK_WAIT_SECONDS = 30
+DEFAULT_CALLBACK_LANDING_DIR = "data/callbacks"
+DEFAULT_REFRESH_INTERVAL_MINUTES = 15
+# Seed 003's Replied: a reply counts for the latest campaign message to that number this recent.
+DEFAULT_REPLY_WINDOW_DAYS = 7
+# Replies that unsubscribe (seed 003's Unsubscribed), matched as the reply's first word.
+DEFAULT_UNSUBSCRIBE_KEYWORDS = ("STOP", "UNSUBSCRIBE")
 
 CREDENTIAL_VARIABLES = ("EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
 
@@ -83,6 +89,13 @@ class Settings:
     daily_run_cron: str = DEFAULT_DAILY_RUN_CRON
     # How long a run waits for another run to release the warehouse before giving up.
     run_lock_wait_seconds: int = DEFAULT_RUN_LOCK_WAIT_SECONDS
+    # Callbacks: the receiver's shared secret, where it lands callbacks, how often they are
+    # loaded and published, and how replies are read.
+    callback_token: Secret = field(default=Secret(""), repr=False)
+    callback_landing_dir: Path = Path(DEFAULT_CALLBACK_LANDING_DIR)
+    refresh_interval_minutes: int = DEFAULT_REFRESH_INTERVAL_MINUTES
+    reply_window_days: int = DEFAULT_REPLY_WINDOW_DAYS
+    unsubscribe_keywords: tuple[str, ...] = DEFAULT_UNSUBSCRIBE_KEYWORDS
 
     @property
     def reports_dir(self) -> Path:
@@ -178,6 +191,17 @@ def load_settings(
             "RUN_LOCK_WAIT_SECONDS", get("RUN_LOCK_WAIT_SECONDS", ""),
             DEFAULT_RUN_LOCK_WAIT_SECONDS, low=0, high=24 * 3600,
         ),
+        callback_token=Secret(get("CALLBACK_TOKEN", "")),
+        callback_landing_dir=Path(get("CALLBACK_LANDING_DIR", DEFAULT_CALLBACK_LANDING_DIR)),
+        refresh_interval_minutes=_whole_number(
+            "REFRESH_INTERVAL_MINUTES", get("REFRESH_INTERVAL_MINUTES", ""),
+            DEFAULT_REFRESH_INTERVAL_MINUTES, low=1, high=24 * 60,
+        ),
+        reply_window_days=_whole_number(
+            "REPLY_WINDOW_DAYS", get("REPLY_WINDOW_DAYS", ""), DEFAULT_REPLY_WINDOW_DAYS,
+            low=1, high=90,
+        ),
+        unsubscribe_keywords=_keywords(get("UNSUBSCRIBE_KEYWORDS", "")),
     )
     check_paths_apart(settings)
     if require_credentials:
@@ -206,6 +230,30 @@ def check_paths_apart(settings: Settings) -> None:
             f"WAREHOUSE_PATH ({warehouse}) is inside the reports folder beside PUBLISHED_PATH "
             f"({reports}): keep the warehouse out of the folder reports are written to."
         )
+    # The loader moves landed files between the landing folder's subfolders, and reports are
+    # overwritten by name: neither may hold the warehouse, the published copy or the other.
+    landing = settings.callback_landing_dir.resolve()
+    for name, path in (("WAREHOUSE_PATH", warehouse), ("PUBLISHED_PATH", published)):
+        if path.is_relative_to(landing):
+            raise ConfigError(
+                f"{name} ({path}) is inside CALLBACK_LANDING_DIR ({landing}): give the "
+                "callbacks a folder of their own, such as data/callbacks"
+            )
+    if landing.is_relative_to(reports) or reports.is_relative_to(landing):
+        raise ConfigError(
+            f"CALLBACK_LANDING_DIR ({landing}) and the reports folder beside PUBLISHED_PATH "
+            f"({reports}) overlap: give the callbacks a folder of their own"
+        )
+
+
+def _keywords(raw: str) -> tuple[str, ...]:
+    """UNSUBSCRIBE_KEYWORDS adds to the defaults (STOP, UNSUBSCRIBE): comma-separated words."""
+    extra = [word.strip().upper() for word in raw.split(",") if word.strip()]
+    for word in extra:
+        if not word.isalnum():
+            raise ConfigError(
+                f"UNSUBSCRIBE_KEYWORDS must be words separated by commas, got {word!r}")
+    return tuple(dict.fromkeys([*DEFAULT_UNSUBSCRIBE_KEYWORDS, *extra]))
 
 
 def _names(names: list[str]) -> str:

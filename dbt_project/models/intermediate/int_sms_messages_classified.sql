@@ -1,12 +1,126 @@
 -- One row per message, at its latest status, classified: submitted, delivered, failed, pending,
 -- error category and bounce type. Incremental by campaign (dbt_project.yml): a run replaces
--- the rows of the campaigns with raw rows loaded since the last build (delete+insert by
--- campaign: at 10M messages, 2.6 s where a MERGE on sms_sid took 6.3 s). The mart
+-- the rows of the campaigns with raw rows or callbacks loaded since the last build (delete+insert
+-- by campaign: at 10M messages, 2.6 s where a MERGE on sms_sid took 6.3 s). The mart
 -- fct_sms_messages is a view of this table, so the largest table is stored once.
-with messages as (
+--
+-- Pushed and pulled statuses merge here: per message, the status with the newest provider time
+-- wins whichever way it came (a later stage breaks a tie, then the pull), so an older status
+-- arriving late never overwrites a newer one. What only the pull knows (cost, parts, the
+-- provider's error message) stays from the pull.
+with pulled as (
     select messages.*
     from {{ ref('stg_exotel__sms_messages') }} as messages
-    where {{ only_changed_campaigns('messages.campaign_id', source('raw', 'sms_messages')) }}
+    where {{ only_changed_campaigns('messages.campaign_id',
+        [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) }}
+),
+
+callback_statuses as (
+    select statuses.*
+    from {{ ref('int_sms_callback_statuses') }} as statuses
+    where {{ only_changed_campaigns('statuses.campaign_id',
+        [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) }}
+),
+
+-- Per message and status, the two callback kinds folded together (seed 004 carries the detailed
+-- status, seed 000 the error code and delivery time); then the newest status per message.
+latest_callback as (
+    select
+        sms_sid,
+        any_value(campaign_id) as campaign_id,
+        status,
+        max(status_at) as status_at,
+        max(recipient_number) as recipient_number,
+        max(detailed_status) as detailed_status,
+        max(detailed_status_code) as detailed_status_code,
+        max(error_code) as error_code,
+        min(submitted_at) as submitted_at,
+        max(delivered_at) as delivered_at,
+        -- every callback of the message, so a late, losing one still moves the watermark
+        max(max(loaded_at)) over (partition by sms_sid) as loaded_at
+    from callback_statuses
+    group by sms_sid, status
+    qualify row_number() over (
+        partition by sms_sid order by max(status_at) desc, {{ sms_status_rank('status') }} desc
+    ) = 1
+),
+
+joined as (
+    select
+        pulled.sms_sid as pulled_sid,
+        pulled.status as pulled_status,
+        pulled.updated_at as pulled_updated_at,
+        pulled.recipient_number as pulled_recipient_number,
+        pulled.submitted_at as pulled_submitted_at,
+        pulled.delivered_at as pulled_delivered_at,
+        pulled.error_code as pulled_error_code,
+        pulled.error_message as pulled_error_message,
+        pulled.detailed_status as pulled_detailed_status,
+        pulled.detailed_status_code as pulled_detailed_status_code,
+        pulled.parts,
+        pulled.cost,
+        pulled.loaded_at as pulled_loaded_at,
+        coalesce(pulled.campaign_id, pushed.campaign_id) as campaign_id,
+        coalesce(pulled.sms_sid, pushed.sms_sid) as sms_sid,
+        pushed.status as pushed_status,
+        pushed.status_at as pushed_status_at,
+        pushed.recipient_number as pushed_recipient_number,
+        pushed.submitted_at as pushed_submitted_at,
+        pushed.delivered_at as pushed_delivered_at,
+        pushed.error_code as pushed_error_code,
+        pushed.detailed_status as pushed_detailed_status,
+        pushed.detailed_status_code as pushed_detailed_status_code,
+        pushed.loaded_at as pushed_loaded_at,
+        pushed.sms_sid is not null and (
+            pulled.sms_sid is null
+            or pushed.status_at > pulled.updated_at
+            or pulled.updated_at is null
+            or (pushed.status_at = pulled.updated_at
+                and {{ sms_status_rank('pushed.status') }}
+                > {{ sms_status_rank('pulled.status') }})
+        ) as pushed_wins
+    from pulled
+    full outer join latest_callback as pushed on pulled.sms_sid = pushed.sms_sid
+),
+
+messages as (
+    select
+        campaign_id,
+        sms_sid,
+        coalesce(pulled_recipient_number, pushed_recipient_number) as recipient_number,
+        case when pushed_wins then pushed_status else pulled_status end as status,
+        coalesce(pulled_submitted_at, pushed_submitted_at) as submitted_at,
+        case
+            when not pushed_wins then pulled_delivered_at
+            when pushed_status = 'delivered'
+                then coalesce(pushed_delivered_at, pushed_status_at)
+        end as delivered_at,
+        case when pushed_wins then pushed_status_at else pulled_updated_at end as updated_at,
+        case
+            when not pushed_wins then pulled_error_code
+            else coalesce(pushed_error_code,
+                          case when pushed_status = pulled_status then pulled_error_code end)
+        end as error_code,
+        case
+            when not pushed_wins or pushed_status = pulled_status then pulled_error_message
+        end as error_message,
+        case
+            when not pushed_wins then pulled_detailed_status
+            else coalesce(pushed_detailed_status,
+                          case when pushed_status = pulled_status then pulled_detailed_status end)
+        end as detailed_status,
+        case
+            when not pushed_wins then pulled_detailed_status_code
+            else coalesce(pushed_detailed_status_code,
+                          case when pushed_status = pulled_status
+                              then pulled_detailed_status_code end)
+        end as detailed_status_code,
+        parts,
+        cost,
+        case when pushed_wins then 'callback' else 'pull' end as status_source,
+        greatest(pulled_loaded_at, pushed_loaded_at) as loaded_at
+    from joined
+    where campaign_id is not null
 ),
 
 error_codes as (
@@ -66,5 +180,6 @@ select
     case when is_delivered then date_diff('second', submitted_at, delivered_at) end
         as delivery_latency_seconds,
     coalesce(updated_at, delivered_at, submitted_at) as last_status_at,
+    status_source,
     loaded_at
 from classified

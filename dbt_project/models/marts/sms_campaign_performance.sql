@@ -7,6 +7,10 @@ campaigns as (
     select * from {{ ref('stg_exotel__sms_campaigns') }}
 ),
 
+replies as (
+    select * from {{ ref('int_sms_campaign_replies') }}
+),
+
 rates as (
     select
         campaigns.campaign_id,
@@ -33,6 +37,12 @@ rates as (
         coalesce(counts.total_cost, 0)::decimal(18, 6) as total_cost,
         {{ safe_divide('counts.total_cost', 'counts.messages_delivered') }}
             as cost_per_delivered_message,
+        coalesce(replies.recipients_replied, 0) as recipients_replied,
+        coalesce(replies.recipients_unsubscribed, 0) as recipients_unsubscribed,
+        {{ safe_divide('replies.recipients_replied', 'counts.messages_delivered') }}
+            as reply_rate,
+        {{ safe_divide('replies.recipients_unsubscribed', 'counts.messages_delivered') }}
+            as unsubscribe_rate,
         counts.avg_delivery_latency_seconds,
         counts.p50_delivery_latency_seconds,
         counts.p90_delivery_latency_seconds,
@@ -44,6 +54,7 @@ rates as (
         campaigns.reported_rejected
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
+    left join replies on campaigns.campaign_id = replies.campaign_id
 ),
 
 health as (

@@ -29,7 +29,9 @@ def dbt_vars(settings: Settings) -> list[str]:
     """`--vars` for a dbt command: the settings dbt's profile and models read. dbt runs from
     dbt_project/, so the warehouse path is made absolute."""
     values = {"warehouse_path": str(settings.warehouse_path.resolve()),
-              "account_timezone": settings.account_timezone}
+              "account_timezone": settings.account_timezone,
+              "reply_window_days": settings.reply_window_days,
+              "unsubscribe_keywords": list(settings.unsubscribe_keywords)}
     return ["--vars", json.dumps(values)]
 
 

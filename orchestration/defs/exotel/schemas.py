@@ -18,18 +18,18 @@ from pandera.typing import Series
 
 from orchestration.lib.ids import ID_PATTERN, ID_RULE
 from orchestration.lib.phone import mask_number
+from orchestration.lib.statuses import (
+    CALL_STATUSES,
+    CAMPAIGN_STATUSES,
+    MESSAGE_TYPES,
+    SMS_STATUSES,
+)
 
 STRING = pd.ArrowDtype(pyarrow.string())
 TIMESTAMP = pd.ArrowDtype(pyarrow.timestamp("us", tz="UTC"))
 INTEGER = pd.ArrowDtype(pyarrow.int64())
 NUMBER = pd.ArrowDtype(pyarrow.float64())
 
-SMS_STATUSES = ["queued", "sending", "submitted", "sent", "delivered", "failed", "rejected",
-                "expired"]
-CALL_STATUSES = ["completed", "busy", "no-answer", "failed", "canceled"]
-CAMPAIGN_STATUSES = ["Created", "Scheduled", "In-Progress", "Paused", "Completed", "Failed",
-                     "Canceled"]
-MESSAGE_TYPES = ["transactional", "promotional", "service"]
 
 # A time of day that can exist, and an offset the world uses (-12:00 to +14:00).
 ISO_WITH_OFFSET = (r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?"

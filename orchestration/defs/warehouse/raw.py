@@ -62,6 +62,20 @@ CREATE TABLE IF NOT EXISTS raw.campaign_pulls (
 ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS window_closed BOOLEAN;
 ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS campaign_rejected BOOLEAN;
 
+-- Every callback the receiver stored, as received (payload: every field it carried), from the
+-- landing log's closed segments. reject_reason is set for the ones answered 400.
+CREATE TABLE IF NOT EXISTS raw.callbacks (
+    callback_key VARCHAR, kind VARCHAR, received_at TIMESTAMPTZ, payload JSON,
+    reject_reason VARCHAR, segment VARCHAR, line_no BIGINT, run_id VARCHAR,
+    loaded_at TIMESTAMPTZ
+);
+
+-- One row per landing segment loaded, in the same transaction as its callbacks: a segment is
+-- loaded once, whatever crashes when.
+CREATE TABLE IF NOT EXISTS raw.callback_segments (
+    segment VARCHAR, callbacks BIGINT, rejected BIGINT, run_id VARCHAR, loaded_at TIMESTAMPTZ
+);
+
 -- One row per channel per successful ingest run: what was listed, pulled and loaded.
 CREATE TABLE IF NOT EXISTS raw.ingest_runs (
     channel VARCHAR, run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,

@@ -1,0 +1,1 @@
+"""Callbacks landed by the receiver, loaded into the warehouse."""

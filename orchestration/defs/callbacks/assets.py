@@ -1,0 +1,33 @@
+"""`raw/callbacks`: the callbacks the receiver landed since the last load, into the warehouse.
+
+Runs first in the daily job and in the intraday refresh; dbt merges what it loads with the pulled
+statuses (the newest status time wins, whichever way it came)."""
+
+import dagster as dg
+
+from orchestration.defs.callbacks.loader import load_callbacks
+from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
+
+CALLBACKS_KEY = dg.AssetKey(["raw", "callbacks"])
+
+
+@dg.asset(
+    key=CALLBACKS_KEY,
+    group_name="raw",
+    kinds={"duckdb"},
+    pool=WRITER_POOL,
+    description="Every status callback the receiver stored (CALLBACK_LANDING_DIR), each once, "
+    "with rejects kept beside their reasons.",
+)
+def raw_callbacks(
+    context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
+) -> dg.MaterializeResult:
+    landing = warehouse.settings.callback_landing_dir
+    with warehouse.connect() as con:
+        loaded = load_callbacks(con, landing, context.run.run_id)
+    context.log.info("loaded %d callbacks (%d rejected) from %d landing segment(s) in %s",
+                     loaded.callbacks, loaded.rejected, loaded.segments, landing)
+    return dg.MaterializeResult(metadata={
+        "segments": loaded.segments, "callbacks": loaded.callbacks,
+        "rejected": loaded.rejected, "by_kind": dg.MetadataValue.json(loaded.kinds),
+    })

@@ -1,0 +1,134 @@
+"""What each callback endpoint accepts, as the provider sends it (docs/api-contract.md).
+
+A callback is kept as received (every field, known or not) with a reason when it cannot be used.
+The checks are only what the warehouse needs to place a status: the id that names the message,
+call or campaign (a safe token: it may end up in a URL or a file name), a status from the
+provider's vocabulary, times that parse, and numbers that are numbers. Everything else is
+interpreted downstream, in dbt staging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from orchestration.lib.ids import is_valid_id
+from orchestration.lib.statuses import CALL_STATUSES, CAMPAIGN_STATUSES, SMS_STATUSES
+
+# The provider's timestamps: seed 004's sample carries an offset ("2025-01-15T10:30:05+05:30"),
+# its table shows none ("2025-01-15 10:30:05", read in the account's zone downstream).
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+WHOLE_NUMBER = re.compile(r"^\d{1,9}$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One callback endpoint: its URL path, the kind stored with each callback, and its rules."""
+
+    kind: str
+    path: str
+    what: str
+    required: tuple[str, ...]
+    ids: tuple[str, ...] = ()
+    status_field: str | None = None
+    statuses: tuple[str, ...] = ()
+    times: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    lower_status: bool = True
+    _status_set: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_status_set", frozenset(
+            s.lower() if self.lower_status else s for s in self.statuses))
+
+    def problems(self, payload: Mapping[str, Any]) -> list[str]:
+        """Why this payload cannot be used, in words (empty when it can)."""
+        found: list[str] = []
+        for name in self.required:
+            if _blank(payload.get(name)):
+                found.append(f"{name} is missing")
+        for name in self.ids:
+            value = payload.get(name)
+            if not _blank(value) and not is_valid_id(value):
+                found.append(f"{name} is not a valid id")
+        if self.status_field and not _blank(payload.get(self.status_field)):
+            status = str(payload[self.status_field])
+            if (status.lower() if self.lower_status else status) not in self._status_set:
+                found.append(f"{self.status_field} {status[:40]!r} is not one of "
+                             f"{', '.join(self.statuses)}")
+        for name in self.times:
+            value = payload.get(name)
+            if not _blank(value) and not _is_time(value):
+                found.append(f"{name} {str(value)[:40]!r} is not a timestamp")
+        for name in self.numbers:
+            value = payload.get(name)
+            if not _blank(value) and not WHOLE_NUMBER.fullmatch(str(value)):
+                found.append(f"{name} {str(value)[:20]!r} is not a whole number")
+        return found
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("sms", "/callbacks/exotel/sms", "SMS delivery report (seed 004)",
+             required=("SmsSid", "Status"), ids=("SmsSid",), status_field="Status",
+             statuses=tuple(SMS_STATUSES), times=("SentAt", "UpdatedAt"),
+             numbers=("DetailedStatusCode",)),
+    Endpoint("campaign_sms", "/callbacks/exotel/campaign-sms", "campaign SMS callback (seed 000)",
+             required=("SmsSid", "Status"), ids=("SmsSid", "CampaignSid"),
+             status_field="Status", statuses=tuple(SMS_STATUSES), times=("DeliveredAt",)),
+    Endpoint("call", "/callbacks/exotel/call", "call status callback (seed 001)",
+             required=("CallSid", "Status"), ids=("CallSid", "CampaignSid"),
+             status_field="Status", statuses=tuple(CALL_STATUSES), times=("DateCreated",),
+             numbers=("Duration",)),
+    Endpoint("call_schedule", "/callbacks/exotel/call-schedule",
+             "call schedule callback (seed 001)",
+             required=("To", "FinalStatus", "CampaignSid"), ids=("CampaignSid",),
+             status_field="FinalStatus", statuses=tuple(CALL_STATUSES),
+             numbers=("AttemptCount",)),
+    Endpoint("campaign", "/callbacks/exotel/campaign", "campaign status callback (seed 000, 001)",
+             required=("CampaignSid", "Status"), ids=("CampaignSid",), status_field="Status",
+             statuses=tuple(CAMPAIGN_STATUSES), lower_status=False),
+    Endpoint("inbound_sms", "/callbacks/exotel/inbound-sms", "a recipient's reply",
+             required=("From", "Body"), times=("ReceivedAt",)),
+)
+BY_PATH = {endpoint.path: endpoint for endpoint in ENDPOINTS}
+BY_KIND = {endpoint.kind: endpoint for endpoint in ENDPOINTS}
+
+
+def callback_key(kind: str, payload: Mapping[str, Any]) -> str:
+    """The same callback sent again (the provider's retry) has the same key: duplicates count
+    once downstream, however often they arrived."""
+    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.blake2b(kind.encode() + b"\0" + canonical, digest_size=16).hexdigest()
+
+
+def landing_line(kind: str, payload: dict[str, Any], reject_reason: str | None,
+                 received_at: dt.datetime | None = None) -> bytes:
+    """One landed callback as a line of the landing log (NDJSON)."""
+    received = received_at or dt.datetime.now(dt.UTC)
+    return orjson.dumps({
+        "callback_key": callback_key(kind, payload),
+        "kind": kind,
+        "received_at": received.isoformat(timespec="microseconds"),
+        "payload": payload,
+        "reject_reason": reject_reason,
+    }, default=str) + b"\n"
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _is_time(value: object) -> bool:
+    if not isinstance(value, str) or not TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        dt.datetime.fromisoformat(value.replace(" ", "T", 1))
+    except ValueError:  # Feb 30, 25:61
+        return False
+    return True

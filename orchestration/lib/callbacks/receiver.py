@@ -1,0 +1,252 @@
+"""The callback receiver: a Starlette app served by uvicorn (`campaign-analytics receive`).
+
+Starlette, not FastAPI: the endpoints take the provider's bodies as they come (form or JSON,
+known fields or not) and keep them whole, so FastAPI's models and validation would be bypassed
+anyway; Starlette and uvicorn are already installed with dagster-webserver, so the receiver adds
+no dependency. Form bodies are parsed with the standard library (the provider sends
+application/x-www-form-urlencoded, never multipart).
+
+Every POST is authenticated (`?token=`, constant-time compare with CALLBACK_TOKEN), size-capped
+(64 KiB), checked (`payloads.py`), written to the landing log and fsynced, and only then
+answered: 200 when usable, 400 (kept as a reject, with its reason) when not. Writes are grouped:
+requests arriving while one fsync runs share the next one, so the cost of durability is paid per
+batch, not per callback. Nothing here needs the warehouse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from orchestration.lib.callbacks.landing import LandingLog, recover_abandoned
+from orchestration.lib.callbacks.payloads import ENDPOINTS, Endpoint, landing_line
+from orchestration.lib.settings import ConfigError, Secret
+
+MAX_BODY_BYTES = 64 * 1024
+IDLE_CHECK_SECONDS = 1.0
+log = logging.getLogger("campaign_analytics.receiver")
+
+
+class GroupCommit:
+    """One task owns the landing log: it takes every line queued since its last fsync, writes
+    them together, fsyncs once (in a thread, so the event loop keeps accepting), then wakes the
+    requests that were waiting on them."""
+
+    def __init__(self, landing: LandingLog) -> None:
+        self.landing = landing
+        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.batches = 0
+        self.lines = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        await asyncio.to_thread(self.landing.close_segment)
+
+    async def write(self, line: bytes) -> None:
+        """Return once `line` is on disk; raise if it could not be written."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((line, future))
+        self._wake.set()
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
+            self._wake.clear()
+            batch, self._pending = self._pending, []
+            if batch:
+                try:
+                    await asyncio.to_thread(self.landing.append, [line for line, _ in batch])
+                except OSError as error:  # disk full, folder gone: no 200 for these
+                    log.error("cannot write the landing log: %s", error.strerror or error)
+                    for _, future in batch:
+                        future.set_exception(error)
+                else:
+                    self.batches += 1
+                    self.lines += len(batch)
+                    for _, future in batch:
+                        future.set_result(None)
+            else:
+                await asyncio.to_thread(self.landing.close_if_old)
+            if self._stopping and not self._pending:
+                return
+
+
+def create_app(landing_dir: Path, token: Secret, *, max_segment_bytes: int | None = None,
+               max_segment_seconds: float | None = None) -> Starlette:
+    """The receiver as an ASGI app. `token` must be set: without it anyone could write."""
+    if not token:
+        raise ConfigError("CALLBACK_TOKEN is not set: the receiver refuses to start without "
+                          "one (put a long random string in the environment or .env)")
+    expected = token.reveal().encode()
+    options: dict[str, Any] = {}
+    if max_segment_bytes is not None:
+        options["max_bytes"] = max_segment_bytes
+    if max_segment_seconds is not None:
+        options["max_seconds"] = max_segment_seconds
+    state: dict[str, GroupCommit] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        recovered = await asyncio.to_thread(recover_abandoned, landing_dir)
+        if recovered:
+            log.info("closed %d segment(s) left open by a stopped receiver", len(recovered))
+        commit = GroupCommit(LandingLog(landing_dir, **options))
+        commit.start()
+        state["commit"] = commit
+        try:
+            yield
+        finally:
+            await commit.stop()
+
+    def endpoint_handler(endpoint: Endpoint) -> Any:
+        async def handle(request: Request) -> Response:
+            given = request.query_params.get("token", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+            declared = request.headers.get("content-length")
+            if declared is not None and (not declared.isdigit()
+                                         or int(declared) > MAX_BODY_BYTES):
+                return _too_large()
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    return _too_large()
+            payload, problem = _parse(bytes(body), request.headers.get("content-type", ""))
+            problems = [problem] if problem else endpoint.problems(payload)
+            reason = "; ".join(problems) or None
+            try:
+                await state["commit"].write(landing_line(endpoint.kind, payload, reason))
+            except OSError:
+                return JSONResponse({"error": "not stored, try again"}, status_code=503)
+            if reason:
+                return JSONResponse({"error": reason, "kept": True}, status_code=400)
+            return JSONResponse({"status": "stored"})
+
+        return handle
+
+    async def healthz(_: Request) -> Response:
+        commit = state.get("commit")
+        return JSONResponse({"status": "ok", "stored": commit.lines if commit else 0})
+
+    routes = [Route(e.path, endpoint_handler(e), methods=["POST"]) for e in ENDPOINTS]
+    routes.append(Route("/healthz", healthz, methods=["GET"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _too_large() -> Response:
+    return JSONResponse({"error": f"body over {MAX_BODY_BYTES // 1024} KiB"}, status_code=413)
+
+
+def _parse(body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
+    """The body as a dict of fields, or (what could be kept, why it is unusable)."""
+    text = body.decode("utf-8", errors="replace")
+    if "json" in content_type.lower() or body.lstrip()[:1] == b"{":
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return {"_body": text}, "the body is not valid JSON"
+        if not isinstance(value, dict):
+            return {"_body": text}, "the body is not a JSON object"
+        return value, None
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    except ValueError:
+        return {"_body": text}, "the body is neither JSON nor form-encoded"
+    return dict(pairs), None
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a busy or invalid port is a one-line error."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise ConfigError(f"cannot listen on {host}: not a host name or address") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port} ({error.strerror}): "
+                          "choose another --port") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(app: Starlette, sock: socket.socket) -> None:
+    """Serve until SIGINT/SIGTERM; uvicorn's access log is off, since it would print each
+    request's URL, token included."""
+    import uvicorn
+
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=10, backlog=2048)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class ReceiverThread:
+    """The receiver served from a background thread (the demo, the tests, the benchmark)."""
+
+    def __init__(self, landing_dir: Path, token: Secret, *, host: str = "127.0.0.1",
+                 port: int = 0, **options: Any) -> None:
+        import threading
+
+        import uvicorn
+
+        self._sock = bind(host, port)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        app = create_app(landing_dir, token, **options)
+        config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run,
+                                        kwargs={"sockets": [self._sock]},
+                                        name="callback-receiver", daemon=True)
+
+    def start(self) -> ReceiverThread:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the callback receiver did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._sock.close()
+
+    def __enter__(self) -> ReceiverThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
