@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean dev bench bench-quick browser
+.PHONY: demo test lint install clean dev bench bench-quick bench-callbacks browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ dev: $(STAMP)
 # Benchmarks (scripts, not tests): results in BENCHMARKS.md and bench/results-<scale>.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.callbacks
+
+# The callback receiver alone: throughput, time to 200, exactly-once after kill -9.
+bench-callbacks: $(STAMP)
+	$(BIN)/python -m bench.callbacks
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick

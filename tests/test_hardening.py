@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -558,7 +559,8 @@ def test_a_failed_run_names_the_dbt_model_and_its_error(tmp_path) -> None:
     result = dg.materialize([warehouse_models], resources=resources_for(settings),
                             raise_on_error=False)
     cause = failure_cause(result)
-    assert cause.startswith("warehouse_models: dbt: ") and "stg_exotel__" in cause, cause
+    # The first staging model dbt reached (which one depends on dbt's thread scheduling).
+    assert cause.startswith("warehouse_models: dbt: ") and re.search(r"stg_\w+__", cause), cause
     assert "The dbt CLI process with command" not in cause
 
 
