@@ -43,6 +43,7 @@ from orchestration.lib.readers import (
     quality_summary,
     read_status,
     run_query,
+    sms_totals,
     write_xlsx,
 )
 from orchestration.lib.reports import write_campaign_report, write_overview
@@ -206,7 +207,7 @@ def _demo_callbacks(settings: Settings, server: SandboxServer, hours: int, *,
                     verbose: bool) -> None:
     """The push half, end to end: the receiver on a free port, the sandbox pushing the next
     `hours` of status changes to it (some twice, some out of order), then a refresh."""
-    before = _pending_and_delivered(settings.published_path)
+    _, delivered_before, _, pending_before = sms_totals(settings.published_path)
     with ReceiverThread(settings.callback_landing_dir, settings.callback_token) as receiver:
         print(f"\nCallbacks: the receiver listens on {receiver.url} (landing folder "
               f"{settings.callback_landing_dir}); the sandbox pushes the next {hours} hours of "
@@ -221,17 +222,10 @@ def _demo_callbacks(settings: Settings, server: SandboxServer, hours: int, *,
           f"({pushed.sent - pushed.events - pushed.retried:,} of them twice), "
           f"{pushed.accepted:,} answered 200 and stored.")
     loaded = _refresh(settings, verbose=verbose)
-    after = _pending_and_delivered(settings.published_path)
+    _, delivered, _, pending = sms_totals(settings.published_path)
     print(f"  Refreshed: {loaded:,} callbacks loaded; SMS messages pending "
-          f"{before[0]:,} -> {after[0]:,}, delivered {before[1]:,} -> {after[1]:,} "
+          f"{pending_before:,} -> {pending:,}, delivered {delivered_before:,} -> {delivered:,} "
           "(marts.sms_status_history keeps every step).")
-
-
-def _pending_and_delivered(published: Path) -> tuple[int, int]:
-    with duckdb.connect(str(published), read_only=True) as con:
-        return con.execute("SELECT coalesce(sum(messages_pending), 0)::bigint, "
-                           "coalesce(sum(messages_delivered), 0)::bigint "
-                           "FROM marts.sms_campaign_performance").fetchone()
 
 
 def _refresh(settings: Settings, *, verbose: bool) -> int:

@@ -104,9 +104,22 @@ def test_the_token_never_reaches_the_landing_log(receiver):
             assert TOKEN.encode() not in path.read_bytes()
 
 
-def test_the_receiver_refuses_to_start_without_a_token(tmp_path: Path):
+def test_the_receiver_refuses_to_start_without_a_long_token(tmp_path: Path):
     with pytest.raises(ConfigError, match="CALLBACK_TOKEN is not set"):
         create_app(tmp_path, Secret(""))
+    with pytest.raises(ConfigError, match="shorter than 16"):
+        create_app(tmp_path, Secret("secret"))
+
+
+def test_a_refresh_interval_cron_cannot_keep_is_refused():
+    for minutes, ok in (("15", True), ("7", True), ("120", True), ("90", False),
+                        ("300", False)):
+        environ = {"REFRESH_INTERVAL_MINUTES": minutes}
+        if ok:
+            load_settings(environ, dotenv_path=None, require_credentials=False)
+        else:
+            with pytest.raises(ConfigError, match="REFRESH_INTERVAL_MINUTES"):
+                load_settings(environ, dotenv_path=None, require_credentials=False)
 
 
 def test_the_landing_folder_may_not_hold_the_warehouse(tmp_path: Path):
@@ -143,6 +156,24 @@ def test_segments_load_exactly_once_whatever_crashes_when(tmp_path: Path):
     assert (again.segments, again.callbacks) == (0, 0)
     assert sids == ["m0", "m1", "m2", "m3"]
     assert ready_segments(landing) == []
+
+
+def test_an_unreadable_segment_is_set_aside_and_named_not_lost(tmp_path: Path):
+    """A segment DuckDB cannot read (a disk fault) does not stop the load of the others."""
+    landing = tmp_path / "landing"
+    log = LandingLog(landing)
+    log.append([landing_line("sms", REPORT, None)])
+    log.close_segment()
+    broken = LandingLog(landing)
+    broken.append([b'{"callback_key": "k", "kind": "sms", "payload": {"SmsSid": \n'])
+    broken.close_segment()
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        loaded = load_callbacks(con, landing, "run1")
+        reasons = con.execute("SELECT entity, failed_checks FROM raw.rejected_records"
+                              ).fetchall()
+    assert (loaded.callbacks, loaded.unreadable) == (1, 1)
+    assert len(list((landing / "unreadable").iterdir())) == 1
+    assert reasons[0][0] == "callback_segment" and "set aside" in reasons[0][1]
 
 
 def test_pushed_statuses_reach_the_marts_once_and_equal_the_pulled_ones(tmp_path: Path):
@@ -256,3 +287,29 @@ def test_the_demo_shows_callbacks_end_to_end(demo_run):
         sources = dict(con.execute("SELECT source, count(*) FROM marts.sms_status_history "
                                    "GROUP BY 1").fetchall())
     assert sources.get("pull", 0) > 0 and sources.get("callback:sms", 0) > 0
+
+
+def test_the_refresh_schedule_skips_when_busy_or_idle_and_runs_when_callbacks_wait(tmp_path):
+    """Skipped, not queued: a run holding the warehouse or an empty landing folder means no
+    run; a closed segment waiting means one."""
+    import dagster as dg
+
+    from orchestration.defs.operations.jobs import refresh_schedule
+    from orchestration.lib.run_lock import run_lock
+
+    settings = load_settings({"WAREHOUSE_PATH": str(tmp_path / "w.duckdb"),
+                              "CALLBACK_LANDING_DIR": str(tmp_path / "landing")},
+                             dotenv_path=None, require_credentials=False)
+    schedule = refresh_schedule(settings)
+    assert schedule.cron_schedule == "*/15 * * * *"
+
+    def evaluate():
+        return schedule.evaluate_tick(dg.build_schedule_context()).skip_message
+
+    assert evaluate() == "no callbacks waiting to be loaded"
+    log = LandingLog(settings.callback_landing_dir)
+    log.append([landing_line("sms", REPORT, None)])
+    log.close_segment()
+    assert evaluate() is None  # a run is requested
+    with run_lock(settings.warehouse_path):
+        assert "holds the warehouse" in evaluate()

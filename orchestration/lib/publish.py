@@ -49,8 +49,12 @@ OPS_QUERIES = {
 
 # Big tables keyed by campaign are refreshed in place of the previous copy, campaign by
 # campaign; everything else is copied whole (small marts are cheaper to copy than to diff).
-FACT_TABLES = ("fct_sms_messages", "fct_call_attempts")
-BY_CAMPAIGN_TABLES = (*FACT_TABLES, "failed_recipients", "voice_contacts", "sms_recipients")
+# A campaign changed when one of the WATERMARK_TABLES has rows of it loaded after the copy's
+# newest (the status histories too: a late callback that loses to a newer status moves no fact).
+WATERMARK_TABLES = ("fct_sms_messages", "fct_call_attempts", "sms_status_history",
+                    "call_status_history")
+BY_CAMPAIGN_TABLES = (*WATERMARK_TABLES, "failed_recipients", "voice_contacts",
+                      "sms_recipients")
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,10 @@ def _previous_copy_usable(con: duckdb.DuckDBPyConnection, phone_numbers: str) ->
 
 
 def _changed_campaigns(con: duckdb.DuckDBPyConnection) -> None:
-    """Campaigns whose facts were loaded after the previous copy's newest fact row (the same
-    watermark rule as the incremental models)."""
+    """Campaigns whose facts or statuses were loaded after the previous copy's newest row (the
+    same watermark rule as the incremental models)."""
     union = " UNION ".join(changed_campaigns_sql(f"src.marts.{t}", f"marts.{t}")
-                           for t in FACT_TABLES)
+                           for t in WATERMARK_TABLES)
     con.execute(f"CREATE TEMP TABLE _changed AS {union}")
 
 

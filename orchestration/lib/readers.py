@@ -173,6 +173,20 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def sms_totals(path: Path) -> tuple[int, int, int, int]:
+    """All SMS campaigns' messages: (total, delivered, submitted, pending)."""
+    con = open_published(path)
+    try:
+        return con.execute("""
+            SELECT coalesce(sum(messages_total), 0)::BIGINT,
+                   coalesce(sum(messages_delivered), 0)::BIGINT,
+                   coalesce(sum(messages_submitted), 0)::BIGINT,
+                   coalesce(sum(messages_pending), 0)::BIGINT
+            FROM marts.sms_campaign_performance""").fetchone()
+    finally:
+        con.close()
+
+
 def kpi_summary(path: Path) -> str:
     """The campaign KPIs a user sees at the end of `demo` and `sync`."""
     con = open_published(path)
@@ -186,10 +200,6 @@ def kpi_summary(path: Path) -> str:
             SELECT campaign_name, campaign_status, contacts, contacts_connected, connect_rate,
                    answer_rate, failure_rate, retry_success_rate, contacts_pending, health_status
             FROM marts.voice_campaign_performance ORDER BY started_at""").fetchall()
-        totals = con.execute("""
-            SELECT sum(messages_total), sum(messages_delivered), sum(messages_submitted),
-                   sum(messages_pending)
-            FROM marts.sms_campaign_performance""").fetchall()[0]
     finally:
         con.close()
     parts = []
@@ -207,7 +217,7 @@ def kpi_summary(path: Path) -> str:
              "retry success", "pending", "health"],
             [(n, s, c, k, _pct(cr), _pct(ar), _pct(fr), _pct(rs), p, h)
              for n, s, c, k, cr, ar, fr, rs, p, h in voice]))
-    total, delivered, submitted, pending = totals
+    total, delivered, submitted, pending = sms_totals(path)
     if total:
         rate = delivered / submitted if submitted else None
         parts.append(f"\nAll SMS: {total:,} messages, {delivered:,} delivered "

@@ -193,10 +193,7 @@ def load_settings(
         ),
         callback_token=Secret(get("CALLBACK_TOKEN", "")),
         callback_landing_dir=Path(get("CALLBACK_LANDING_DIR", DEFAULT_CALLBACK_LANDING_DIR)),
-        refresh_interval_minutes=_whole_number(
-            "REFRESH_INTERVAL_MINUTES", get("REFRESH_INTERVAL_MINUTES", ""),
-            DEFAULT_REFRESH_INTERVAL_MINUTES, low=1, high=24 * 60,
-        ),
+        refresh_interval_minutes=_refresh_minutes(get("REFRESH_INTERVAL_MINUTES", "")),
         reply_window_days=_whole_number(
             "REPLY_WINDOW_DAYS", get("REPLY_WINDOW_DAYS", ""), DEFAULT_REPLY_WINDOW_DAYS,
             low=1, high=90,
@@ -244,6 +241,17 @@ def check_paths_apart(settings: Settings) -> None:
             f"CALLBACK_LANDING_DIR ({landing}) and the reports folder beside PUBLISHED_PATH "
             f"({reports}) overlap: give the callbacks a folder of their own"
         )
+
+
+def _refresh_minutes(raw: str) -> int:
+    """REFRESH_INTERVAL_MINUTES as a cron schedule can keep it: under an hour, or whole hours
+    that divide a day (90 would silently become hourly)."""
+    minutes = _whole_number("REFRESH_INTERVAL_MINUTES", raw, DEFAULT_REFRESH_INTERVAL_MINUTES,
+                            low=1, high=24 * 60)
+    if minutes >= 60 and (minutes % 60 or (24 * 60) % minutes):
+        raise ConfigError("REFRESH_INTERVAL_MINUTES must be under 60, or whole hours that divide "
+                          f"a day (60, 120, 180, 240, 360, 480, 720, 1440), got {minutes}")
+    return minutes
 
 
 def _keywords(raw: str) -> tuple[str, ...]:

@@ -178,11 +178,11 @@ class CallbackPusher:
             if rng.random() < faults.out_of_order_share:
                 j = rng.randrange(i + 1, min(len(items), i + 50))
                 items[i], items[j] = items[j], items[i]
-        late = [item for item in items if rng.random() < faults.delayed_share]
-        late_ids = {id(item) for item in late}
-        on_time = [item for item in items if id(item) not in late_ids]
+        late = [rng.random() < faults.delayed_share for _ in items]
+        on_time = [item for item, held in zip(items, late, strict=True) if not held]
+        held_back = [item for item, held in zip(items, late, strict=True) if held]
         doubled = [item for item in items if rng.random() < faults.duplicate_share]
-        return on_time + late + doubled
+        return on_time + held_back + doubled
 
     def _client(self) -> httpx.Client:
         client = getattr(self._local, "client", None)

@@ -9,6 +9,8 @@ with replies as (
         *,
         regexp_replace(sender_number, '[^0-9]', '', 'g') as sender_digits
     from {{ ref('stg_callbacks__inbound_sms') }}
+    -- the provider's repeats count once
+    qualify row_number() over (partition by callback_key order by loaded_at, line_no) = 1
 ),
 
 messages as (

@@ -8,18 +8,18 @@
 -- wins whichever way it came (a later stage breaks a tie, then the pull), so an older status
 -- arriving late never overwrites a newer one. What only the pull knows (cost, parts, the
 -- provider's error message) stays from the pull.
+{#- The campaigns with new pulled rows or new callbacks, looked up once. -#}
+{%- set changed = only_changed_campaigns('campaign_id',
+    [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) %}
+
 with pulled as (
-    select messages.*
-    from {{ ref('stg_exotel__sms_messages') }} as messages
-    where {{ only_changed_campaigns('messages.campaign_id',
-        [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) }}
+    select * from {{ ref('stg_exotel__sms_messages') }}
+    where {{ changed }}
 ),
 
 callback_statuses as (
-    select statuses.*
-    from {{ ref('int_sms_callback_statuses') }} as statuses
-    where {{ only_changed_campaigns('statuses.campaign_id',
-        [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) }}
+    select * from {{ ref('int_sms_callback_statuses') }}
+    where {{ changed }}
 ),
 
 -- Per message and status, the two callback kinds folded together (seed 004 carries the detailed

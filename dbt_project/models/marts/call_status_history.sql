@@ -5,6 +5,9 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key='campaign_id', on_schema_change='append_new_columns') }}
 
+{%- set changed = only_changed_campaigns('campaign_id',
+    [source('raw', 'call_attempts'), ref('int_call_callback_statuses')]) %}
+
 with pulled as (
     select
         campaign_id,
@@ -14,9 +17,8 @@ with pulled as (
         coalesce(end_time, start_time) as status_at,
         'pull' as source,
         loaded_at
-    from {{ source('raw', 'call_attempts') }} as attempts
-    where {{ only_changed_campaigns('attempts.campaign_id',
-        [source('raw', 'call_attempts'), ref('int_call_callback_statuses')]) }}
+    from {{ source('raw', 'call_attempts') }}
+    where {{ changed }}
 ),
 
 pushed as (
@@ -28,10 +30,8 @@ pushed as (
         status_at,
         'callback:call' as source,
         loaded_at
-    from {{ ref('int_call_callback_statuses') }} as statuses
-    where campaign_id is not null
-        and {{ only_changed_campaigns('statuses.campaign_id',
-            [source('raw', 'call_attempts'), ref('int_call_callback_statuses')]) }}
+    from {{ ref('int_call_callback_statuses') }}
+    where campaign_id is not null and {{ changed }}
 )
 
 select

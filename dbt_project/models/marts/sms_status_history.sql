@@ -6,6 +6,9 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key='campaign_id', on_schema_change='append_new_columns') }}
 
+{%- set changed = only_changed_campaigns('campaign_id',
+    [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) %}
+
 with pulled as (
     select
         campaign_id,
@@ -17,9 +20,8 @@ with pulled as (
         coalesce(updated_at, delivered_at, submitted_at) as status_at,
         'pull' as source,
         loaded_at
-    from {{ source('raw', 'sms_messages') }} as messages
-    where {{ only_changed_campaigns('messages.campaign_id',
-        [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) }}
+    from {{ source('raw', 'sms_messages') }}
+    where {{ changed }}
 ),
 
 pushed as (
@@ -33,10 +35,8 @@ pushed as (
         status_at,
         'callback:' || kind as source,
         loaded_at
-    from {{ ref('int_sms_callback_statuses') }} as statuses
-    where campaign_id is not null
-        and {{ only_changed_campaigns('statuses.campaign_id',
-            [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) }}
+    from {{ ref('int_sms_callback_statuses') }}
+    where campaign_id is not null and {{ changed }}
 )
 
 select

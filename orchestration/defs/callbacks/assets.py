@@ -27,7 +27,12 @@ def raw_callbacks(
         loaded = load_callbacks(con, landing, context.run.run_id)
     context.log.info("loaded %d callbacks (%d rejected) from %d landing segment(s) in %s",
                      loaded.callbacks, loaded.rejected, loaded.segments, landing)
+    if loaded.unreadable:
+        context.log.warning("%d landing segment(s) could not be read and were set aside in "
+                            "%s (named in raw.rejected_records)", loaded.unreadable,
+                            landing / "unreadable")
     return dg.MaterializeResult(metadata={
         "segments": loaded.segments, "callbacks": loaded.callbacks,
-        "rejected": loaded.rejected, "by_kind": dg.MetadataValue.json(loaded.kinds),
+        "rejected": loaded.rejected, "unreadable_segments": loaded.unreadable,
+        "by_kind": dg.MetadataValue.json(loaded.kinds),
     })

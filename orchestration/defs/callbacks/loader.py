@@ -24,6 +24,7 @@ class CallbackLoad:
     segments: int = 0
     callbacks: int = 0
     rejected: int = 0
+    unreadable: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
 
 
@@ -35,13 +36,34 @@ def load_callbacks(con: duckdb.DuckDBPyConnection, landing_dir: Path, run_id: st
     if not landing_dir.exists():
         return result
     recover_abandoned(landing_dir)
-    for segment in ready_segments(landing_dir):
-        already = con.execute("SELECT count(*) FROM raw.callback_segments WHERE segment = ?",
-                              [segment.name]).fetchone()[0]
-        if not already:
-            _load_segment(con, segment, run_id, result)
+    segments = ready_segments(landing_dir)
+    recorded = {name for (name,) in con.execute(
+        "SELECT segment FROM raw.callback_segments WHERE list_contains(?, segment)",
+        [[segment.name for segment in segments]]).fetchall()}
+    for segment in segments:
+        if segment.name not in recorded:
+            try:
+                _load_segment(con, segment, run_id, result)
+            except duckdb.Error as error:
+                _set_aside(con, landing_dir, segment, error, run_id)
+                result.unreadable += 1
+                continue
         mark_loaded(landing_dir, segment)
     return result
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection, landing_dir: Path, segment: Path,
+               error: duckdb.Error, run_id: str) -> None:
+    """A segment DuckDB cannot read (the receiver never writes one; a disk fault could) goes to
+    unreadable/ and is named in raw.rejected_records, so the run goes on and nothing is lost
+    silently: fix the file and move it back to ready/ to load it."""
+    unreadable = landing_dir / "unreadable"
+    unreadable.mkdir(exist_ok=True)
+    segment.replace(unreadable / segment.name)
+    reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else "unreadable"
+    con.execute("INSERT INTO raw.rejected_records VALUES ('callback_segment', NULL, ?, ?, NULL, "
+                "?, now())", [segment.name, f"landing segment set aside in {unreadable}: "
+                              f"{reason}", run_id])
 
 
 def _load_segment(con: duckdb.DuckDBPyConnection, segment: Path, run_id: str,

@@ -52,7 +52,7 @@ def refresh_cron(minutes: int) -> str:
     """Every `minutes` (REFRESH_INTERVAL_MINUTES) as a cron expression."""
     if minutes < 60:
         return f"*/{minutes} * * * *"
-    return f"0 */{max(1, minutes // 60)} * * *"
+    return f"0 */{minutes // 60} * * *"  # whole hours (settings check it)
 
 
 def refresh_schedule(settings: Settings) -> dg.ScheduleDefinition:

@@ -19,6 +19,7 @@ moved to ready/.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import itertools
@@ -71,12 +72,19 @@ class LandingLog:
             return
         if self._fd is None:
             self._open_segment()
+        fd = self._fd
         data = b"".join(lines)
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)  # type: ignore[arg-type]
-            view = view[written:]
-        os.fsync(self._fd)  # type: ignore[arg-type]
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            # Disk full or failing: none of this batch is answered 200, so none of it may stay
+            # (a torn line mid-segment would make the whole segment unreadable).
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._bytes)
+            raise
         self._bytes += len(data)
         if self._bytes >= self.max_bytes:
             self.close_segment()
@@ -103,8 +111,11 @@ class LandingLog:
     def _open_segment(self) -> None:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         path = self.open_dir / f"{stamp}-{os.getpid()}-{next(_sequence) % 10**6:06d}.ndjson"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        # Locked under a name recovery ignores, then renamed: a loader never finds it unlocked.
+        hidden = path.with_name(f".{path.name}.new")
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(hidden, path)
         _fsync_dir(self.open_dir)
         self._fd, self._path = fd, path
         self._bytes = 0
@@ -116,14 +127,13 @@ def recover_abandoned(root: Path) -> list[Path]:
     whole line and move it to ready/. Safe beside a live receiver, whose segment stays locked."""
     open_dir, ready_dir, _ = folders(root)
     moved = []
-    for path in sorted(open_dir.iterdir()):
-        if not SEGMENT_NAME.fullmatch(path.name):
-            continue
-        fd = os.open(path, os.O_RDWR)
+    for path in _segments(open_dir):
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            continue  # its receiver just closed it into ready/
+        try:
+            if not _lock_if_abandoned(fd):
                 continue  # a live receiver is writing it
             size = os.fstat(fd).st_size
             keep = _last_newline_end(fd, size)
@@ -152,10 +162,25 @@ def _last_newline_end(fd: int, size: int) -> int:
     return 0
 
 
+def _segments(folder: Path) -> list[Path]:
+    """The segment files of a folder, oldest first (names sort by creation time)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if SEGMENT_NAME.fullmatch(p.name))
+
+
+def _lock_if_abandoned(fd: int) -> bool:
+    """Take the segment's lock if no live receiver holds it (the kernel drops a dead one's)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 def ready_segments(root: Path) -> list[Path]:
-    """Closed segments waiting to be loaded, oldest first (names sort by creation time)."""
-    _, ready_dir, _ = folders(root)
-    return sorted(p for p in ready_dir.iterdir() if SEGMENT_NAME.fullmatch(p.name))
+    """Closed segments waiting to be loaded, oldest first."""
+    return _segments(folders(root)[1])
 
 
 def mark_loaded(root: Path, segment: Path) -> None:
@@ -163,21 +188,18 @@ def mark_loaded(root: Path, segment: Path) -> None:
     os.replace(segment, loaded_dir / segment.name)
 
 
+
 def waiting_segments(root: Path) -> int:
     """How many segments wait to be loaded: closed ones, and open ones whose receiver is gone
     (an open segment of a live receiver is loaded after it closes, within its age limit)."""
-    if not root.exists():
-        return 0
-    ready = sum(1 for p in (root / "ready").glob("*.ndjson") if SEGMENT_NAME.fullmatch(p.name))
     abandoned = 0
-    for path in (root / "open").glob("*.ndjson"):
-        fd = os.open(path, os.O_RDONLY)
+    for path in _segments(root / "open"):
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            abandoned += 1
-        except BlockingIOError:
-            pass
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            abandoned += _lock_if_abandoned(fd)
         finally:
-            os.close(fd)
-    return ready + abandoned
+            os.close(fd)  # closing releases the lock taken to look
+    return len(_segments(root / "ready")) + abandoned

@@ -107,14 +107,12 @@ def callback_key(kind: str, payload: Mapping[str, Any]) -> str:
     return hashlib.blake2b(kind.encode() + b"\0" + canonical, digest_size=16).hexdigest()
 
 
-def landing_line(kind: str, payload: dict[str, Any], reject_reason: str | None,
-                 received_at: dt.datetime | None = None) -> bytes:
-    """One landed callback as a line of the landing log (NDJSON)."""
-    received = received_at or dt.datetime.now(dt.UTC)
+def landing_line(kind: str, payload: dict[str, Any], reject_reason: str | None) -> bytes:
+    """One landed callback, received now, as a line of the landing log (NDJSON)."""
     return orjson.dumps({
         "callback_key": callback_key(kind, payload),
         "kind": kind,
-        "received_at": received.isoformat(timespec="microseconds"),
+        "received_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "payload": payload,
         "reject_reason": reject_reason,
     }, default=str) + b"\n"

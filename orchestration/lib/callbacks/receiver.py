@@ -20,12 +20,15 @@ import contextlib
 import hmac
 import logging
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,6 +39,8 @@ from orchestration.lib.callbacks.payloads import ENDPOINTS, Endpoint, landing_li
 from orchestration.lib.settings import ConfigError, Secret
 
 MAX_BODY_BYTES = 64 * 1024
+# The token is the only thing between the internet and the landing log: not a guessable word.
+MIN_TOKEN_LENGTH = 16
 IDLE_CHECK_SECONDS = 1.0
 log = logging.getLogger("campaign_analytics.receiver")
 
@@ -51,8 +56,7 @@ class GroupCommit:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self.batches = 0
-        self.lines = 0
+        self.lines = 0  # stored since start (GET /healthz)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -85,7 +89,6 @@ class GroupCommit:
                     for _, future in batch:
                         future.set_exception(error)
                 else:
-                    self.batches += 1
                     self.lines += len(batch)
                     for _, future in batch:
                         future.set_result(None)
@@ -101,6 +104,9 @@ def create_app(landing_dir: Path, token: Secret, *, max_segment_bytes: int | Non
     if not token:
         raise ConfigError("CALLBACK_TOKEN is not set: the receiver refuses to start without "
                           "one (put a long random string in the environment or .env)")
+    if len(token.reveal()) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"CALLBACK_TOKEN is shorter than {MIN_TOKEN_LENGTH} characters: use a "
+                          "long random string, such as `openssl rand -hex 24` prints")
     expected = token.reveal().encode()
     options: dict[str, Any] = {}
     if max_segment_bytes is not None:
@@ -203,11 +209,12 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(app: Starlette, sock: socket.socket) -> None:
     """Serve until SIGINT/SIGTERM; uvicorn's access log is off, since it would print each
     request's URL, token included."""
-    import uvicorn
+    uvicorn.Server(_uvicorn_config(app)).run(sockets=[sock])
 
-    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=10, backlog=2048)
-    uvicorn.Server(config).run(sockets=[sock])
+
+def _uvicorn_config(app: Starlette) -> uvicorn.Config:
+    return uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on",
+                          timeout_graceful_shutdown=10)
 
 
 class ReceiverThread:
@@ -215,23 +222,16 @@ class ReceiverThread:
 
     def __init__(self, landing_dir: Path, token: Secret, *, host: str = "127.0.0.1",
                  port: int = 0, **options: Any) -> None:
-        import threading
-
-        import uvicorn
-
         self._sock = bind(host, port)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         app = create_app(landing_dir, token, **options)
-        config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(_uvicorn_config(app))
         self._thread = threading.Thread(target=self._server.run,
                                         kwargs={"sockets": [self._sock]},
                                         name="callback-receiver", daemon=True)
 
     def start(self) -> ReceiverThread:
-        import time
-
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:

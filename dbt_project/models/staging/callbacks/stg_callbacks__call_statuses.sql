@@ -1,8 +1,7 @@
--- Every distinct call status callback (seed 001: fires after each call attempt).
+-- Every stored call status callback answered 200 (seed 001: fires after each call attempt),
+-- typed. A plain projection, like stg_callbacks__sms_statuses.
 with callbacks as (
-    select * from {{ source('raw', 'callbacks') }}
-    where kind = 'call' and reject_reason is null
-    qualify row_number() over (partition by callback_key order by loaded_at, line_no) = 1
+    {{ usable_callbacks(source('raw', 'callbacks'), ['call']) }}
 )
 
 select
@@ -14,5 +13,6 @@ select
     try_cast(payload ->> 'Duration' as integer) as duration_seconds,
     coalesce({{ callback_time("payload ->> 'DateCreated'") }}, received_at) as status_at,
     received_at,
+    line_no,
     loaded_at
 from callbacks

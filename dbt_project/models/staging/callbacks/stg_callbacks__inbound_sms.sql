@@ -1,9 +1,7 @@
--- Every distinct reply a recipient sent (inbound SMS), with its first word upper-cased for the
--- unsubscribe keywords.
+-- Every stored reply a recipient sent (inbound SMS), typed, with its first word upper-cased for
+-- the unsubscribe keywords. A plain projection, like stg_callbacks__sms_statuses.
 with callbacks as (
-    select * from {{ source('raw', 'callbacks') }}
-    where kind = 'inbound_sms' and reject_reason is null
-    qualify row_number() over (partition by callback_key order by loaded_at, line_no) = 1
+    {{ usable_callbacks(source('raw', 'callbacks'), ['inbound_sms']) }}
 )
 
 select
@@ -13,5 +11,6 @@ select
     payload ->> 'Body' as body,
     upper(regexp_extract(payload ->> 'Body', '^\s*([A-Za-z]+)', 1)) as first_word,
     coalesce({{ callback_time("payload ->> 'ReceivedAt'") }}, received_at) as received_at,
+    line_no,
     loaded_at
 from callbacks

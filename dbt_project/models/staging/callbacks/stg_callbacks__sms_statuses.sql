@@ -1,15 +1,9 @@
--- Every distinct SMS status callback: seed 004's delivery report (kind sms) and seed 000's
--- campaign message callback (kind campaign_sms), in one shape. The provider retries a callback
--- that got no 200 in 5 s, so the same callback can be stored more than once: it counts once.
+-- Every stored SMS status callback answered 200: seed 004's delivery report (kind sms) and seed
+-- 000's campaign message callback (kind campaign_sms), typed into one shape. A plain projection
+-- (repeats are removed where they are stored once, int_sms_callback_statuses), so a filter on
+-- loaded_at reaches the raw scan.
 with callbacks as (
-    select * from {{ source('raw', 'callbacks') }}
-    where kind in ('sms', 'campaign_sms') and reject_reason is null
-),
-
-distinct_callbacks as (
-    select *
-    from callbacks
-    qualify row_number() over (partition by callback_key order by loaded_at, line_no) = 1
+    {{ usable_callbacks(source('raw', 'callbacks'), ['sms', 'campaign_sms']) }}
 ),
 
 fields as (
@@ -27,8 +21,9 @@ fields as (
         {{ callback_time("payload ->> 'DeliveredAt'") }} as delivered_at,
         {{ callback_time("payload ->> 'UpdatedAt'") }} as updated_at,
         received_at,
+        line_no,
         loaded_at
-    from distinct_callbacks
+    from callbacks
 )
 
 select
