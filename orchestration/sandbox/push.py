@@ -143,6 +143,7 @@ class CallbackPusher:
         self._rng = random.Random(seed)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._clients: list[httpx.Client] = []  # one per sending thread, closed after a push
 
     def events(self, start: int, end: int) -> list[tuple[int, str, dict[str, Any]]]:
         account = self.sandbox.account
@@ -166,9 +167,14 @@ class CallbackPusher:
         events = self.events(low, high)
         stats = PushStats(events=len(events))
         order = self._arrange([(path, payload) for _, path, payload in events])
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            for _ in pool.map(lambda item: self._send(item, stats), order):
-                pass
+        try:
+            with ThreadPoolExecutor(self.concurrency) as pool:
+                for _ in pool.map(lambda item: self._send(item, stats), order):
+                    pass
+        finally:
+            for client in self._clients:
+                client.close()
+            self._clients, self._local = [], threading.local()
         return stats
 
     def _arrange(self, items: list[tuple[str, dict[str, Any]]]
@@ -188,6 +194,8 @@ class CallbackPusher:
         client = getattr(self._local, "client", None)
         if client is None:
             client = self._local.client = httpx.Client(timeout=PROVIDER_TIMEOUT_SECONDS)
+            with self._lock:
+                self._clients.append(client)
         return client
 
     def _send(self, item: tuple[str, dict[str, Any]], stats: PushStats) -> None:

@@ -84,22 +84,25 @@ class GroupCommit:
             if batch:
                 try:
                     await asyncio.to_thread(self.landing.append, [line for line, _ in batch])
-                except OSError as error:  # disk full, folder gone: no 200 for these
-                    log.error("cannot write the landing log: %s", error.strerror or error)
+                except Exception as error:  # disk full, folder gone: no 200 for these
+                    log.error("cannot write the landing log: %s", error)
+                    failure = error if isinstance(error, OSError) else OSError(str(error))
                     for _, future in batch:
-                        future.set_exception(error)
+                        future.set_exception(failure)
                 else:
                     self.lines += len(batch)
                     for _, future in batch:
                         future.set_result(None)
             else:
-                await asyncio.to_thread(self.landing.close_if_old)
+                try:
+                    await asyncio.to_thread(self.landing.close_if_old)
+                except OSError as error:  # tried again on the next idle second
+                    log.error("cannot close a landing segment: %s", error)
             if self._stopping and not self._pending:
                 return
 
 
-def create_app(landing_dir: Path, token: Secret, *, max_segment_bytes: int | None = None,
-               max_segment_seconds: float | None = None) -> Starlette:
+def create_app(landing_dir: Path, token: Secret) -> Starlette:
     """The receiver as an ASGI app. `token` must be set: without it anyone could write."""
     if not token:
         raise ConfigError("CALLBACK_TOKEN is not set: the receiver refuses to start without "
@@ -108,11 +111,6 @@ def create_app(landing_dir: Path, token: Secret, *, max_segment_bytes: int | Non
         raise ConfigError(f"CALLBACK_TOKEN is shorter than {MIN_TOKEN_LENGTH} characters: use a "
                           "long random string, such as `openssl rand -hex 24` prints")
     expected = token.reveal().encode()
-    options: dict[str, Any] = {}
-    if max_segment_bytes is not None:
-        options["max_bytes"] = max_segment_bytes
-    if max_segment_seconds is not None:
-        options["max_seconds"] = max_segment_seconds
     state: dict[str, GroupCommit] = {}
 
     @contextlib.asynccontextmanager
@@ -120,7 +118,7 @@ def create_app(landing_dir: Path, token: Secret, *, max_segment_bytes: int | Non
         recovered = await asyncio.to_thread(recover_abandoned, landing_dir)
         if recovered:
             log.info("closed %d segment(s) left open by a stopped receiver", len(recovered))
-        commit = GroupCommit(LandingLog(landing_dir, **options))
+        commit = GroupCommit(LandingLog(landing_dir))
         commit.start()
         state["commit"] = commit
         try:
@@ -221,11 +219,11 @@ class ReceiverThread:
     """The receiver served from a background thread (the demo, the tests, the benchmark)."""
 
     def __init__(self, landing_dir: Path, token: Secret, *, host: str = "127.0.0.1",
-                 port: int = 0, **options: Any) -> None:
+                 port: int = 0) -> None:
         self._sock = bind(host, port)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        app = create_app(landing_dir, token, **options)
+        app = create_app(landing_dir, token)
         self._server = uvicorn.Server(_uvicorn_config(app))
         self._thread = threading.Thread(target=self._server.run,
                                         kwargs={"sockets": [self._sock]},
