@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean dev bench bench-quick bench-callbacks browser
+.PHONY: demo test lint install clean dev bench bench-quick bench-callbacks bench-requests browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ dev: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.callbacks
+	$(BIN)/python -m bench.requests
+
+# API requests per run against the fewest the data allows (a load, then 7 daily runs).
+bench-requests: $(STAMP)
+	$(BIN)/python -m bench.requests
 
 # The callback receiver alone: throughput, time to 200, exactly-once after kill -9.
 bench-callbacks: $(STAMP)

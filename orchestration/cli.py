@@ -49,7 +49,12 @@ from orchestration.lib.readers import (
 from orchestration.lib.reports import write_campaign_report, write_overview
 from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
 from orchestration.lib.run_lock import holder_if_busy
-from orchestration.lib.settings import ConfigError, Settings, load_settings
+from orchestration.lib.settings import (
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 from orchestration.runner import (
     PipelineError,
     WarehouseBusy,
@@ -366,6 +371,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         [(c, f"{f:%Y-%m-%d %H:%M}", round((now - f).total_seconds() / 3600, 1),
           "yes" if now - f <= dt.timedelta(hours=FRESHNESS_MAX_AGE_HOURS) else "STALE", p, r, j)
          for c, f, p, r, j in status.runs]))
+    print(f"\nAPI requests of the last ingest runs (minutes at the provider's "
+          f"{DEFAULT_RATE_LIMIT_PER_MINUTE} a minute)")
+    print(format_table(
+        ["channel", "finished (UTC)", "requests", "list", "campaign", "detail", "message",
+         "retries", "campaigns", "skipped", "polled", "minutes"],
+        [(c, f"{f:%Y-%m-%d %H:%M}", *rest) for c, f, *rest in status.requests]))
     print("\nRow counts")
     print(format_table(["table", "rows"], status.row_counts))
     print(f"\nRejected records: {status.rejected_total:,} in all")

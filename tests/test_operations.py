@@ -205,9 +205,17 @@ def test_status_reports_runs_counts_rejects_and_reconciliation(synced) -> None:
     result = _cli(env, "status")
     assert result.returncode == 0, result.stderr
     for section in ("Published copy", "Last ingest runs", "Row counts", "Rejected records",
-                    "Ended campaigns whose details do not reconcile with their stats"):
+                    "Ended campaigns whose details do not reconcile with their stats",
+                    "API requests of the last ingest runs"):
         assert section in result.stdout
     assert "marts.fct_sms_messages" in result.stdout
+    # The sync's requests, by kind, as the run recorded them: a row per channel.
+    requests = result.stdout.split("API requests of the last ingest runs")[1].split("Row counts")[0]
+    rows = [line.split() for line in requests.splitlines() if line.startswith(("sms", "voice"))]
+    assert sorted(row[0] for row in rows) == ["sms", "voice"]
+    for row in rows:  # requests = list + campaign + detail + message
+        total, kinds = int(row[3].replace(",", "")), [int(v.replace(",", "")) for v in row[4:8]]
+        assert total == sum(kinds) and kinds[2] > 0
 
 
 def test_query_formats(synced) -> None:

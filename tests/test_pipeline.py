@@ -170,6 +170,8 @@ def test_an_incremental_build_touches_only_campaigns_that_changed(tmp_path) -> N
                     "SET status = 'queued', is_pending = true "
                     "WHERE campaign_id IN (?, ?)", [final[0], pending[0]])
         con.close()
+        # Receipts arrive: the pending campaign's stats move and it is read again.
+        server.clock.set(dt.datetime.fromtimestamp(last.end_at + 12 * 3600, dt.UTC))
         assert run_pipeline(server, warehouse).success
     con = duckdb.connect(str(warehouse), read_only=True)
     queued = dict(con.execute("SELECT campaign_id, count(*) FILTER (WHERE status = 'queued') "

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from orchestration.lib.settings import DEFAULT_RATE_LIMIT_PER_MINUTE
+
 
 class ReadError(RuntimeError):
     """The published copy is missing, or a query against it failed; the message says why."""
@@ -89,6 +91,9 @@ class Status:
     rejected_total: int
     rejected_top: list[tuple[Any, ...]]  # entity, failed checks, records
     unreconciled: list[tuple[Any, ...]]  # channel, campaign, name, in warehouse, reported
+    # channel, finished_at, requests (all, list, campaign, detail, message), retries, campaigns
+    # pulled, of which skipped, messages polled, minutes at the provider's documented rate
+    requests: list[tuple[Any, ...]]
 
 
 def read_status(path: Path) -> Status:
@@ -100,6 +105,14 @@ def read_status(path: Path) -> Status:
             SELECT channel, max(finished_at), arg_max(campaigns_pulled, finished_at),
                    arg_max(records, finished_at), arg_max(rejected, finished_at)
             FROM ops.ingest_runs GROUP BY channel ORDER BY channel""").fetchall()
+        requests = con.execute("""
+            SELECT channel, finished_at, requests, list_requests, campaign_requests,
+                   detail_requests, message_requests, retries, campaigns_pulled,
+                   campaigns_skipped, messages_polled,
+                   round(requests / $rate, 1) AS minutes_at_rate
+            FROM ops.ingest_runs WHERE requests IS NOT NULL
+            ORDER BY finished_at DESC LIMIT 10""",
+            {"rate": DEFAULT_RATE_LIMIT_PER_MINUTE}).fetchall()
         tables = [t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
         ).fetchall()]
@@ -121,7 +134,7 @@ def read_status(path: Path) -> Status:
     finally:
         con.close()
     return Status(published_at, run_id, phones, runs, counts, int(rejected_total), rejected,
-                  unreconciled)
+                  unreconciled, requests)
 
 
 def _cell(value: Any, group_digits: bool = True) -> str:

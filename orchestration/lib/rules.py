@@ -27,6 +27,7 @@ def _project_vars() -> dict[str, Any]:
 
 TERMINAL_CAMPAIGN_STATUSES: frozenset[str] = frozenset(
     _project_vars()["terminal_campaign_statuses"])
+SMS_PENDING_STATUSES: tuple[str, ...] = tuple(_project_vars()["sms_pending_statuses"])
 FRESHNESS_MAX_AGE_HOURS: float = float(_project_vars()["freshness_max_age_hours"])
 UNRECONCILED_PULL_ATTEMPTS: int = int(_project_vars()["unreconciled_pull_attempts"])
 

@@ -138,6 +138,26 @@ def render_sms_items(details: SmsDetails, now: int, offset: int, limit: int) -> 
     return items
 
 
+def sms_message_v1(details: SmsDetails, index: int, now: int) -> dict[str, Any]:
+    """Message `index` as the single-message endpoint answers it (seed 004's `SMSMessage`):
+    rendered from the same page code as the campaign's details, so the two always agree."""
+    record = orjson.loads(render_sms_items(details, now, index, 1)[0])
+    cost = record.get("cost")
+    return {
+        "Sid": record.get("sms_sid"),
+        "Status": record.get("status"),
+        "DetailedStatus": record.get("detailed_status"),
+        "DetailedStatusCode": record.get("detailed_status_code"),
+        "DateCreated": _iso_one(details.plan.created_at),
+        "DateUpdated": record.get("updated_at"),
+        "From": details.plan.sender_id,
+        "To": record.get("to"),
+        "Body": f"{details.plan.name}: message {index + 1}",
+        "Direction": "outbound-api",
+        "Price": None if cost is None else f"{cost:.2f}" if isinstance(cost, float) else str(cost),
+    }
+
+
 def _sms_tails(
     parts: np.ndarray, charged: np.ndarray, rate: float
 ) -> tuple[np.ndarray, list[str]]:

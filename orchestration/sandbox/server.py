@@ -7,7 +7,8 @@ Use it from the CLI (`campaign-analytics sandbox`) or in-process:
 
 Besides the contract's endpoints it answers a few of its own under `/_sandbox/` (no auth):
 `GET /_sandbox/health`, `GET|POST /_sandbox/clock` (`{"now": ISO}` or `{"advance_seconds": N}`)
-and `GET /_sandbox/stats` (requests, records served and the server's own CPU seconds).
+and `GET /_sandbox/stats` (requests, by kind: list, campaign, detail and message; records
+served and the server's own CPU seconds).
 """
 
 from __future__ import annotations
@@ -40,11 +41,13 @@ from orchestration.sandbox.generator import (
     to_epoch,
 )
 from orchestration.sandbox.render import (
+    SID_BASE,
     envelope_bytes,
     record_json,
     render_call_items,
     render_sms_items,
     sms_campaign_object,
+    sms_message_v1,
     voice_campaign_object,
 )
 
@@ -105,6 +108,7 @@ class SandboxAccount:
         self.config = config
         self.plans = plan_account(config)
         self.by_id = {plan.campaign_id: plan for plan in self.plans}
+        self.by_token = {plan.token: plan for plan in self.plans if plan.channel == "sms"}
         self._cache: OrderedDict[str, SmsDetails | CallDetails] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -126,6 +130,18 @@ class SandboxAccount:
                 self._cache.move_to_end(plan.campaign_id)
             return found
 
+    def message(self, sms_sid: str, now: int) -> dict[str, Any] | None:
+        """One message by its sid (`<campaign token><SID_BASE + index>`), or None."""
+        digits = len(str(SID_BASE))
+        plan = self.by_token.get(sms_sid[:-digits])
+        number = sms_sid[-digits:]
+        if plan is None or not number.isdigit() or plan.created_at > now:
+            return None
+        index = int(number) - SID_BASE
+        if not 0 <= index < plan.size:
+            return None
+        return sms_message_v1(self.details(plan), index, now)
+
     def campaign_with_stats(self, plan: CampaignPlan, now: int) -> dict[str, Any]:
         if plan.channel == "voice":
             record = voice_campaign_object(plan, now)
@@ -138,6 +154,7 @@ class SandboxAccount:
 @dataclass
 class ServeStats:
     requests: int = 0
+    requests_by_kind: dict[str, int] = field(default_factory=dict)
     records: int = 0
     cpu_seconds: float = 0.0
     faults: dict[str, int] = field(default_factory=dict)
@@ -147,6 +164,19 @@ _ROUTE = re.compile(
     r"^/v2/accounts/(?P<sid>[^/]+)/(?P<kind>campaigns|sms-campaigns)"
     r"(?:/(?P<cid>[^/]+)(?:/(?P<detail>call-details|sms-details))?)?/?$"
 )
+_MESSAGE_ROUTE = re.compile(r"^/v1/Accounts/(?P<sid>[^/]+)/Sms/Messages/(?P<msid>[^/]+)/?$")
+
+
+def _request_kind(path: str) -> str:
+    """What a request is for, as the client counts it: list, campaign, detail or message."""
+    if _MESSAGE_ROUTE.match(path):
+        return "message"
+    match = _ROUTE.match(path)
+    if match is None:
+        return "other"
+    if match["cid"] is None:
+        return "list"
+    return "campaign" if match["detail"] is None else "detail"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -197,16 +227,20 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_sandbox/"):
             self._sandbox_endpoint(url.path)
             return
+        kind = _request_kind(url.path)
         with sandbox.stats_lock:
             sandbox.stats.requests += 1
+            by_kind = sandbox.stats.requests_by_kind
+            by_kind[kind] = by_kind.get(kind, 0) + 1
         if not self._authorised():
             self._send_error(401, "Authentication failed: check the API key and token")
             return
-        match = _ROUTE.match(url.path)
+        message_match = _MESSAGE_ROUTE.match(url.path)
+        match = _ROUTE.match(url.path) or message_match
         if match is None or match["sid"] != sandbox.account_sid:
             self._send_error(404, f"no such resource: {url.path}")
             return
-        fault = sandbox.draw_fault(is_detail=match["detail"] is not None)
+        fault = sandbox.draw_fault(is_detail=kind == "detail")
         if sandbox.faults.latency_ms:
             time.sleep(sandbox.faults.latency_ms / 1000)
         if fault == "429":
@@ -220,9 +254,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_raw(status, b"<html><body>upstream error</body></html>", "text/html")
             return
 
+        now = sandbox.clock.now()
+        if message_match is not None:
+            message = sandbox.account.message(message_match["msid"], now)
+            if message is None:
+                self._send_error(404, f"message {message_match['msid']} not found")
+                return
+            with sandbox.stats_lock:
+                sandbox.stats.records += 1
+            self._send_json(200, {"SMSMessage": message})
+            return
         query = parse_qs(url.query)
         channel = "voice" if match["kind"] == "campaigns" else "sms"
-        now = sandbox.clock.now()
         try:
             if match["cid"] is None:
                 self._list_campaigns(channel, query, now)
@@ -277,7 +320,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"now": sandbox.clock.as_datetime().isoformat()})
         elif path == "/_sandbox/stats":
             stats = sandbox.stats
-            self._send_json(200, {"requests": stats.requests, "records": stats.records,
+            self._send_json(200, {"requests": stats.requests,
+                                  "requests_by_kind": stats.requests_by_kind,
+                                  "records": stats.records,
                                   "cpu_seconds": stats.cpu_seconds, "faults": stats.faults})
         else:
             self._send_error(404, f"no such endpoint: {path}")

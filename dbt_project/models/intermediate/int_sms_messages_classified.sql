@@ -128,6 +128,25 @@ error_codes as (
     where channel = 'sms'
 ),
 
+-- A failure known only by its detailed status code (a single-message answer or a delivery
+-- report carries no error code) is named by seed 004's table of codes.
+codes_by_number as (
+    select detailed_status_code, min(code) as code
+    from error_codes
+    where code_type = 'detailed_status' and detailed_status_code is not null
+    group by detailed_status_code
+),
+
+coded as (
+    select messages.* replace (coalesce(messages.error_code, by_number.code) as error_code)
+    from messages
+    left join codes_by_number as by_number
+        on
+            messages.error_code is null
+            and messages.status in ('failed', 'expired', 'rejected')
+            and messages.detailed_status_code = by_number.detailed_status_code
+),
+
 classified as (
     select
         messages.*,
@@ -136,12 +155,12 @@ classified as (
         messages.status in ('failed', 'expired') as is_failed,
         messages.status = 'expired' as is_expired,
         messages.status = 'rejected' as is_rejected,
-        messages.status in ('queued', 'sending', 'submitted', 'sent') as is_pending,
+        messages.status in {{ sms_pending_statuses() }} as is_pending,
         coalesce(by_code.error_category, by_status.error_category) as mapped_category,
         coalesce(by_code.bounce_type, by_status.bounce_type) as mapped_bounce_type,
-        coalesce(messages.error_message, by_code.description, by_status.description,
+        coalesce(messages.error_message, by_code.cause, by_status.cause,
                  'Message ' || messages.status) as reason_in_words
-    from messages
+    from coded as messages
     left join error_codes as by_code on messages.error_code = by_code.code
     left join error_codes as by_status on messages.detailed_status = by_status.code
 )

@@ -3,6 +3,7 @@ before Dagster loads it."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -64,7 +65,18 @@ def manifest_is_stale() -> bool:
     return any(path.stat().st_mtime > parsed for path in sources)
 
 
+def prepare_manifest(*, always: bool = False) -> None:
+    """Parse when asked to or when the manifest is stale, one process at a time: processes that
+    load the code location together (the UI and a CLI run, parallel test workers) would
+    otherwise write target/ at once, and one could read a half-written manifest."""
+    lock_path = Path(dbt_project.manifest_path).parent / ".parse.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if always or manifest_is_stale():
+            parse_manifest()
+
+
 # `dagster dev` re-parses on every load, as dagster-dbt's prepare_if_dev would; anywhere else
 # (tests, the CLI, CI's fresh clone) parse when the manifest is missing or older than the project.
-if os.environ.get("DAGSTER_IS_DEV_CLI") or manifest_is_stale():
-    parse_manifest()
+prepare_manifest(always=bool(os.environ.get("DAGSTER_IS_DEV_CLI")))

@@ -21,6 +21,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from orchestration.defs.callbacks.assets import CALLBACKS_KEY
+from orchestration.defs.exotel.economy import pending_lookup, read_previous_pulls
 from orchestration.defs.exotel.pull import (
     CHANNELS,
     CampaignFailure,
@@ -33,8 +35,9 @@ from orchestration.defs.exotel.pull import (
 from orchestration.defs.exotel.resources import ExotelApi
 from orchestration.defs.exotel.selection import Backfill, campaigns_to_pull, read_ledger
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
-from orchestration.lib.exotel import CampaignNotFoundError, ExotelError
+from orchestration.lib.exotel import CampaignNotFoundError, ExotelClient, ExotelError
 from orchestration.lib.ids import is_valid_id
+from orchestration.lib.progress import PullProgress
 from orchestration.lib.rules import UNRECONCILED_PULL_ATTEMPTS
 
 
@@ -71,6 +74,15 @@ class IngestConfig(dg.Config):
             start_from=day(self.start_date_from, "start_date_from"),
             start_to=day(self.start_date_to, "start_date_to"),
         )
+
+
+def _tracked(outcomes: Iterator[CampaignPull | CampaignFailure], progress: PullProgress,
+             client: ExotelClient) -> Iterator[CampaignPull | CampaignFailure]:
+    """The outcomes as they come, the progress bar moved on after each."""
+    with progress:
+        for outcome in outcomes:
+            yield outcome
+            progress.campaign(client.stats.requests)
 
 
 def _keys(channel: Channel) -> tuple[dg.AssetKey, dg.AssetKey]:
@@ -110,12 +122,19 @@ def ingest(
             "backfill" if backfill.is_requested else "new or not yet final",
         )
         numbers = {ref.campaign_id: n for n, ref in enumerate(chosen, start=1)}
+        # A backfill reads every page: it is asked for when the held data is in doubt.
+        previous = {} if backfill.is_requested else read_previous_pulls(con, channel.name)
+        lookup_con = con.cursor()  # the fetching thread's own connection
+        progress = PullProgress(channel.name, len(chosen),
+                                rate_per_minute=settings.rate_limit_per_minute)
         outcomes = pull_campaigns(
             client, con, channel, [ref.campaign_id for ref in chosen],
             run_id=context.run.run_id, dlr_finalization_hours=settings.dlr_finalization_hours,
             batch_pages=config.batch_pages, workdir=Path(tmp), log=context.log,
+            previous=previous, pending=pending_lookup(lookup_con),
+            on_page=lambda records: progress.page(records, client.stats.requests),
         )
-        for outcome in outcomes:
+        for outcome in _tracked(outcomes, progress, client):
             if isinstance(outcome, CampaignFailure):
                 if isinstance(outcome.error, CampaignNotFoundError):
                     context.log.warning("%s; the other campaigns go on", outcome.error)
@@ -129,19 +148,33 @@ def ingest(
                 continue
             pull = outcome
             pulls.append(pull)
+            how = (f"in {pull.pages} pages" if pull.detail_mode == "pages"
+                   else f"details {pull.detail_mode}: {pull.detail_reason}")
             context.log.info(
-                "%s campaign %d/%d: %s, %s records (%s rejected) in %d pages, %.1fs%s",
+                "%s campaign %d/%d: %s, %s records (%s rejected) %s, %d requests, %.1fs%s",
                 channel.name, numbers[pull.campaign_id], len(chosen), pull.campaign_id,
                 f"{pull.records:,}", f"{pull.details.rejected if pull.details else 0:,}",
-                pull.pages, pull.seconds, ", final" if pull.is_final else "",
+                how, pull.requests, pull.seconds, ", final" if pull.is_final else "",
             )
+        lookup_con.close()
 
         loaded = sum(p.details.loaded for p in pulls if p.details)
         rejected = sum(p.details.rejected for p in pulls if p.details)
+        kinds = client.stats.by_kind
         con.execute(
-            "INSERT INTO raw.ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """
+            INSERT INTO raw.ingest_runs (
+                channel, run_id, started_at, finished_at, campaigns_listed, campaigns_pulled,
+                campaigns_not_found, records, rejected, requests, list_requests,
+                campaign_requests, detail_requests, message_requests, retries,
+                campaigns_skipped, messages_polled)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [channel.name, context.run.run_id, started_at, dt.datetime.now(dt.UTC), len(listed),
-             len(pulls), len(not_found), loaded + rejected, rejected],
+             len(pulls), len(not_found), loaded + rejected, rejected, client.stats.requests,
+             kinds["list"], kinds["campaign"], kinds["detail"], kinds["message"],
+             client.stats.retries, sum(p.detail_mode == "skipped" for p in pulls),
+             sum(p.messages_polled for p in pulls)],
         )
         given_up = sorted(cid for cid, state in read_ledger(con, channel.name).items()
                           if state.given_up)
@@ -177,6 +210,10 @@ def ingest(
             "campaigns_not_found": dg.MetadataValue.json(not_found),
             "campaign_ids_not_listed": dg.MetadataValue.json(unmatched),
             "campaigns_rejected": sum(p.campaign_rejected for p in pulls),
+            "campaigns_details_skipped": sum(p.detail_mode == "skipped" for p in pulls),
+            "campaigns_messages_polled": sum(p.detail_mode == "messages" for p in pulls),
+            "requests": client.stats.requests,
+            "requests_by_kind": dg.MetadataValue.json(dict(client.stats.by_kind)),
         },
         check_results=[
             dg.AssetCheckResult(
@@ -234,7 +271,10 @@ def _ingest_asset(channel: Channel) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"{channel.name}_ingest",
         specs=[
+            # After the callbacks load: a message a callback reported at its outcome is not
+            # asked for again (economy.py).
             dg.AssetSpec(campaign_key, group_name="raw", kinds={"duckdb", "python"},
+                         deps=[CALLBACKS_KEY],
                          description=f"Every pull of every {channel.name} campaign record, with "
                          "its reported stats (append-only)."),
             dg.AssetSpec(detail_key, group_name="raw", kinds={"duckdb", "python"},

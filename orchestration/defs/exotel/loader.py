@@ -47,11 +47,14 @@ class BatchLoader:
         loaded_at: dt.datetime,
         workdir: Path,
         unit_column: str | None = None,
+        pending_statuses: tuple[str, ...] = (),
     ) -> None:
         self.con = con
         # What the campaign's stats count (messages, or contacts): collected batch by batch,
         # loaded and quarantined alike, so reconciling never scans the whole raw table.
         self.unit_column = unit_column
+        # A unit whose last record here has one of these statuses still waits on its outcome.
+        self.pending_statuses = pending_statuses
         self.units_table = f"_units_{entity.name}"
         self.entity = entity
         self.campaign_id = campaign_id
@@ -99,11 +102,13 @@ class BatchLoader:
                 self.con.unregister("_reasons")
         total = self.con.execute("SELECT count(*) FROM _batch").fetchall()[0][0]
         if self.unit_column:
+            pending = (f"status IN ({', '.join(map(sql_string, self.pending_statuses))})"
+                       if self.pending_statuses else "false")
+            select = (f"SELECT {self.unit_column} AS unit, {self.next_seq} + batch_pos AS seq, "
+                      f"coalesce({pending}, false) AS pending FROM _batch")
             self.con.execute(
-                f"INSERT INTO {self.units_table} SELECT {self.unit_column} FROM _batch"
-                if self.next_seq else
-                f"CREATE OR REPLACE TEMP TABLE {self.units_table} AS "
-                f"SELECT {self.unit_column} AS unit FROM _batch"
+                f"INSERT INTO {self.units_table} {select}" if self.next_seq else
+                f"CREATE OR REPLACE TEMP TABLE {self.units_table} AS {select}"
             )
         self.next_seq += total
         return BatchResult(loaded=int(inserted), rejected=rejected)
@@ -115,6 +120,15 @@ class BatchLoader:
         return int(self.con.execute(
             f"SELECT count(DISTINCT unit) + count(*) FILTER (WHERE unit IS NULL) "
             f"FROM {self.units_table}").fetchall()[0][0])
+
+
+    def pending_units(self) -> int:
+        """Units whose last record seen so far is still pending."""
+        if not self.unit_column or not self.next_seq:
+            return 0
+        return int(self.con.execute(
+            f"SELECT count(*) FROM (SELECT arg_max(pending, seq) AS pending "
+            f"FROM {self.units_table} GROUP BY unit) WHERE pending").fetchall()[0][0])
 
 
 def stage_records(con: duckdb.DuckDBPyConnection, entity: Entity, lines: list[bytes],

@@ -10,6 +10,11 @@ Fetching runs in a thread one feed ahead of loading, across campaign boundaries:
 campaign's last batch is validated and committed, the next campaign's pages are already on their
 way (profiled: with a feed per campaign, the loader sat idle for a third of a run at every
 campaign's start and the fetcher at every commit).
+
+Requests are the run's real cost (the provider allows 200 a minute), so a campaign pulled
+before reads only what can have changed (`economy.plan_details`): nothing when its stats equal
+those of its last reconciled pull, its few pending messages one by one when that takes fewer
+requests than its pages, every page otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ from typing import Any
 import duckdb
 import orjson
 
+from orchestration.defs.exotel.economy import (
+    DetailPlan,
+    PendingLookup,
+    PreviousPull,
+    message_as_detail,
+    plan_details,
+    settled_by_stats,
+)
 from orchestration.defs.exotel.entities import (
     CALL_ATTEMPT,
     SMS_CAMPAIGN,
@@ -39,11 +52,13 @@ from orchestration.lib.exotel import (
     CampaignNotFoundError,
     ExotelClient,
     MalformedResponseError,
+    MessageNotFoundError,
     Page,
 )
 from orchestration.lib.ids import ID_RULE, is_valid_id
 from orchestration.lib.phone import mask_numbers
 from orchestration.lib.prefetch import prefetch
+from orchestration.lib.rules import SMS_PENDING_STATUSES
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,14 @@ class CampaignPull:
     reported_total: int | None = None
     detail_total: int = 0
     seconds: float = 0.0
+    # How the details were read: "pages" (all of them), "messages" (the pending ones, one by
+    # one) or "skipped" (nothing can have changed), and why.
+    detail_mode: str = "pages"
+    detail_reason: str = ""
+    messages_polled: int = 0
+    # Units (SMS messages) still waiting on their outcome after this pull; None for voice.
+    pending_units: int | None = None
+    requests: int = 0
 
     @property
     def is_reconciled(self) -> bool:
@@ -168,18 +191,37 @@ class _Started:
     campaign_id: str
     record: dict[str, Any]
     rejected: str | None = None  # the campaign record's failed checks: its details are not fetched
+    plan: DetailPlan = DetailPlan("pages")
 
 
 @dataclass(frozen=True)
 class _Finished:
     server_time: dt.datetime | None
+    requests: int = 0
+    # For a re-poll: how many of the polled messages still wait on their outcome.
+    still_pending: int | None = None
 
 
 _FeedItem = _Started | bytes | _Finished | CampaignFailure
 
 
-def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], workdir: Path
-          ) -> Iterator[_FeedItem]:
+def _poll_messages(client: ExotelClient, plan: DetailPlan) -> tuple[list[bytes], int] | None:
+    """The pending messages, each asked for on its own, as detail records (the version the
+    provider holds now); None when one of them is unknown (then the pages are read)."""
+    lines, still_pending = [], 0
+    for known in plan.pending:
+        try:
+            answer = client.get_sms_message(known.sms_sid)
+        except MessageNotFoundError:
+            return None
+        record = message_as_detail(answer, known)
+        still_pending += record.get("status") in SMS_PENDING_STATUSES
+        lines.append(orjson.dumps(record))
+    return lines, still_pending
+
+
+def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], workdir: Path,
+          previous: dict[str, PreviousPull], pending: PendingLookup) -> Iterator[_FeedItem]:
     # The campaign record is checked here, before its details are fetched: a campaign whose own
     # record breaks its contract has its details left at the provider (they could not be tied
     # to trustworthy campaign facts), not fetched page by page and thrown away.
@@ -187,16 +229,29 @@ def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], w
     with duckdb.connect() as checker:
         checker.execute("SET TimeZone = 'UTC'")  # typed as the loader types them
         for campaign_id in campaign_ids:
+            requests_before = client.stats.requests
             try:
                 record = channel.get_campaign(client, campaign_id)
                 reasons = check_records(checker, entity, [orjson.dumps(record)],
                                         workdir / f"{entity.name}.check.ndjson")
                 rejected = str(reasons["failed_checks"].iloc[0]) if len(reasons) else None
-                yield _Started(campaign_id, record, rejected)
+                plan = DetailPlan("pages")
                 if rejected is None:
+                    plan = plan_details(channel.name, record, previous.get(campaign_id),
+                                        pending, page_size=client.detail_page_limit)
+                polled = _poll_messages(client, plan) if plan.mode == "messages" else None
+                if plan.mode == "messages" and polled is None:
+                    plan = DetailPlan("pages", "a pending message was not found on its own")
+                yield _Started(campaign_id, record, rejected, plan)
+                still_pending = None
+                if rejected is None and plan.mode == "pages":
                     for page in channel.detail_pages(client, campaign_id):
                         yield _page_lines(page)
-                yield _Finished(client.server_time)
+                elif polled is not None:
+                    lines, still_pending = polled
+                    yield b"\n".join(lines)
+                yield _Finished(client.server_time, client.stats.requests - requests_before,
+                                still_pending)
             except (CampaignNotFoundError, MalformedResponseError, ApiError) as error:
                 # This campaign alone: the others go on. Anything else (bad credentials, a
                 # provider down past the retry budget) stops the run.
@@ -214,7 +269,10 @@ class _CampaignWriter:
         self.run_id = run_id
         self.loaded_at = dt.datetime.now(dt.UTC)
         self.pull = CampaignPull(channel.name, started.campaign_id,
-                                 str(self.record.get("status")))
+                                 str(self.record.get("status")),
+                                 detail_mode=started.plan.mode,
+                                 detail_reason=started.plan.reason)
+        self.plan = started.plan
         self.batch: list[bytes] = []
         options = {"campaign_id": started.campaign_id, "run_id": run_id,
                    "loaded_at": self.loaded_at, "workdir": workdir}
@@ -229,14 +287,19 @@ class _CampaignWriter:
                 BatchLoader(con, channel.campaign_entity, **options).load(
                     [orjson.dumps(self.record)], checked=True)
                 self.pull.details = BatchResult()
-                self.details = BatchLoader(con, channel.detail_entity,
-                                           unit_column=channel.unit_column, **options)
+                self.details = BatchLoader(
+                    con, channel.detail_entity, unit_column=channel.unit_column,
+                    pending_statuses=SMS_PENDING_STATUSES if channel.name == "sms" else (),
+                    **options)
         except BaseException:
             con.rollback()
             raise
 
     def add_page(self, lines: bytes) -> None:
-        self.pull.pages += 1
+        if self.pull.detail_mode == "messages":
+            self.pull.messages_polled += lines.count(b"\n") + 1 if lines else 0
+        else:
+            self.pull.pages += 1
         if lines:
             self.batch.append(lines)
         if len(self.batch) >= self.batch_pages:
@@ -248,9 +311,10 @@ class _CampaignWriter:
         self.pull.details += self.details.load(self.batch)
         self.batch = []
 
-    def finish(self, server_time: dt.datetime | None, dlr_finalization_hours: int
-               ) -> CampaignPull:
-        pull, record = self.pull, self.record
+    def finish(self, finished: _Finished, dlr_finalization_hours: int) -> CampaignPull:
+        pull, record, plan = self.pull, self.record, self.plan
+        server_time = finished.server_time
+        pull.requests = finished.requests
         pulled_at = server_time or dt.datetime.now(dt.UTC)
         end_time = parse_time(record.get("end_time"))
         if not pull.campaign_rejected:
@@ -260,23 +324,39 @@ class _CampaignWriter:
             stats = record.get("stats") if isinstance(record.get("stats"), dict) else {}
             reported = stats.get(self.channel.total_stat)
             pull.reported_total = reported if isinstance(reported, int) else None
-            pull.detail_total = self.details.distinct_units()
+            if pull.detail_mode == "pages":
+                pull.detail_total = self.details.distinct_units()
+                if self.channel.name == "sms":
+                    pull.pending_units = self.details.pending_units()
+            else:  # the details held are those of the previous pull, updated
+                pull.detail_total = plan.previous_total
+                pull.pending_units = (finished.still_pending
+                                      if finished.still_pending is not None
+                                      else plan.pending_after)
             # A short or empty page mid-stream ends paging early and looks like the last page;
-            # only the stats can tell. So a campaign is final only when its details reconcile.
-            pull.is_final = pull.window_closed and pull.is_reconciled
+            # only the stats can tell. So a campaign is final only when its details reconcile:
+            # once its receipt window has closed, or sooner when its stats and details both say
+            # nothing is pending (economy.settled_by_stats).
+            settled = settled_by_stats(self.channel.name, pull.status, stats,
+                                       pull.pending_units)
+            pull.is_final = (pull.window_closed or settled) and pull.is_reconciled
         pull.seconds = time.monotonic() - self.began
         self.con.execute(
             """
             INSERT INTO raw.campaign_pulls (
                 channel, campaign_id, run_id, campaign_status, campaign_end_time, pulled_at,
                 is_final, pages, records, rejected, detail_total, reported_total, is_reconciled,
-                seconds, loaded_at, window_closed, campaign_rejected)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                seconds, loaded_at, window_closed, campaign_rejected, detail_mode, detail_reason,
+                messages_polled, pending_units, requests, stats)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [self.channel.name, pull.campaign_id, self.run_id, pull.status, end_time, pulled_at,
              pull.is_final, pull.pages, pull.records, pull.details.rejected if pull.details
              else 0, pull.detail_total, pull.reported_total, pull.is_reconciled, pull.seconds,
-             self.loaded_at, pull.window_closed, pull.campaign_rejected],
+             self.loaded_at, pull.window_closed, pull.campaign_rejected, pull.detail_mode,
+             pull.detail_reason or None, pull.messages_polled, pull.pending_units, pull.requests,
+             orjson.dumps(record.get("stats")).decode()
+             if isinstance(record.get("stats"), dict) else None],
         )
         self.con.commit()
         return pull
@@ -293,6 +373,9 @@ def pull_campaigns(
     batch_pages: int,
     workdir: Path,
     log: logging.Logger,
+    previous: dict[str, PreviousPull] | None = None,
+    pending: PendingLookup | None = None,
+    on_page: Callable[[int], None] | None = None,
 ) -> Iterator[CampaignPull | CampaignFailure]:
     """Pull each campaign in its own transaction; yield each one's outcome as it lands.
 
@@ -303,14 +386,17 @@ def pull_campaigns(
     writer: _CampaignWriter | None = None
     options = {"run_id": run_id, "batch_pages": batch_pages, "workdir": workdir, "log": log}
     try:
-        for item in prefetch(_feed(client, channel, campaign_ids, workdir),
-                             depth=2 * batch_pages):
+        feed = _feed(client, channel, campaign_ids, workdir, previous or {},
+                     pending or (lambda campaign_id, created_at, limit: []))
+        for item in prefetch(feed, depth=2 * batch_pages):
             if isinstance(item, bytes):
                 writer.add_page(item)  # type: ignore[union-attr] - a page follows its start
+                if on_page is not None:
+                    on_page(item.count(b"\n") + 1 if item else 0)
             elif isinstance(item, _Started):
                 writer = _CampaignWriter(con, channel, item, **options)
             elif isinstance(item, _Finished):
-                pull = writer.finish(item.server_time, dlr_finalization_hours)  # type: ignore[union-attr]
+                pull = writer.finish(item, dlr_finalization_hours)  # type: ignore[union-attr]
                 writer = None
                 yield pull
             else:

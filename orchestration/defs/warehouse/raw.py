@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS raw.campaign_pulls (
 -- Warehouses made before these columns: is_final then also meant "window closed".
 ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS window_closed BOOLEAN;
 ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS campaign_rejected BOOLEAN;
+-- Request economy (defs/exotel/economy.py): how the details were read ("pages", "messages":
+-- the pending ones one by one, "skipped") and why, the requests the campaign took, its stats
+-- as read, and how many of its messages still wait on an outcome.
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS detail_mode VARCHAR;
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS detail_reason VARCHAR;
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS messages_polled INTEGER;
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS pending_units BIGINT;
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS requests INTEGER;
+ALTER TABLE raw.campaign_pulls ADD COLUMN IF NOT EXISTS stats JSON;
 
 -- Every callback the receiver stored, as received (payload: every field it carried), from the
 -- landing log's closed segments. reject_reason is set for the ones answered 400.
@@ -76,10 +85,19 @@ CREATE TABLE IF NOT EXISTS raw.callback_segments (
     segment VARCHAR, callbacks BIGINT, rejected BIGINT, run_id VARCHAR, loaded_at TIMESTAMPTZ
 );
 
--- One row per channel per successful ingest run: what was listed, pulled and loaded.
+-- One row per channel per successful ingest run: what was listed, pulled and loaded, and the
+-- API requests it took (every attempt, retries included: the rate limit counts them all).
 CREATE TABLE IF NOT EXISTS raw.ingest_runs (
     channel VARCHAR, run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
     campaigns_listed INTEGER, campaigns_pulled INTEGER, campaigns_not_found INTEGER,
     records BIGINT, rejected BIGINT
 );
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS requests INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS list_requests INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS campaign_requests INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS detail_requests INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS message_requests INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS retries INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS campaigns_skipped INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS messages_polled INTEGER;
 """

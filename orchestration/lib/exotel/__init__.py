@@ -8,6 +8,7 @@ from orchestration.lib.exotel.errors import (
     ExotelError,
     InvalidIdError,
     MalformedResponseError,
+    MessageNotFoundError,
     TransientApiError,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "ExotelError",
     "InvalidIdError",
     "MalformedResponseError",
+    "MessageNotFoundError",
     "Page",
     "RetryPolicy",
     "TransientApiError",

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from orchestration.lib.exotel.errors import (
     CampaignNotFoundError,
     InvalidIdError,
     MalformedResponseError,
+    MessageNotFoundError,
     TransientApiError,
 )
 from orchestration.lib.exotel.rate_limit import SlidingWindowRateLimiter
@@ -70,10 +71,17 @@ class Page:
         return len(self.records) < self.limit
 
 
+# What a request was for, as counted per run (raw.ingest_runs) and by the sandbox.
+REQUEST_KINDS = ("list", "campaign", "detail", "message")
+
+
 @dataclass
 class ClientStats:
+    """Requests sent (each attempt counts: the provider's rate limit counts them all)."""
+
     requests: int = 0
     retries: int = 0
+    by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REQUEST_KINDS, 0))
 
 
 class ExotelClient:
@@ -147,6 +155,18 @@ class ExotelClient:
     def _account_path(self, suffix: str) -> str:
         return f"/v2/accounts/{self.account_sid}/{suffix}"
 
+    def get_sms_message(self, sms_sid: str) -> dict[str, Any]:
+        """One message as it is now (seed 004's `SMSMessage` object), by its `sms_sid`."""
+        path = (f"/v1/Accounts/{_segment(self.account_sid)}/Sms/Messages/"
+                f"{_segment(sms_sid, 'message id')}")
+        answer = self._request(path, {}, kind="message", campaign_id=None, sms_sid=sms_sid,
+                               envelope=False)
+        message = answer.get("SMSMessage")
+        if not isinstance(message, dict) or message.get("Sid") != sms_sid:
+            raise MalformedResponseError(f"{path} answered 200 without the message asked for: "
+                                         f"{_snippet(orjson.dumps(answer))}")
+        return message
+
     def iter_voice_campaigns(self, status: str | None = None) -> Iterator[dict[str, Any]]:
         """Every voice campaign, oldest first."""
         yield from self._iter_list("campaigns", status)
@@ -168,6 +188,7 @@ class ExotelClient:
         yield from self._iter_pages(
             self._account_path(f"campaigns/{_segment(campaign_id)}/call-details"),
             self.detail_page_limit,
+            kind="detail",
             campaign_id=campaign_id,
         )
 
@@ -176,6 +197,7 @@ class ExotelClient:
         yield from self._iter_pages(
             self._account_path(f"sms-campaigns/{_segment(campaign_id)}/sms-details"),
             self.detail_page_limit,
+            kind="detail",
             campaign_id=campaign_id,
         )
 
@@ -183,11 +205,13 @@ class ExotelClient:
 
     def _iter_list(self, suffix: str, status: str | None) -> Iterator[dict[str, Any]]:
         extra = {"status": status} if status else {}
-        for page in self._iter_pages(self._account_path(suffix), self.list_page_limit, **extra):
+        for page in self._iter_pages(self._account_path(suffix), self.list_page_limit,
+                                     kind="list", **extra):
             yield from page.records
 
     def _iter_pages(
-        self, path: str, limit: int, *, campaign_id: str | None = None, **params: str
+        self, path: str, limit: int, *, kind: str, campaign_id: str | None = None,
+        **params: str
     ) -> Iterator[Page]:
         """Offset/limit paging: advance by `limit` until a page holds fewer than `limit` items.
 
@@ -197,7 +221,8 @@ class ExotelClient:
         offset = 0
         while True:
             envelope = self._request(
-                path, {**params, "offset": offset, "limit": limit}, campaign_id=campaign_id
+                path, {**params, "offset": offset, "limit": limit}, kind=kind,
+                campaign_id=campaign_id,
             )
             records = _records_of(envelope, path)
             if len(records) > limit:
@@ -213,7 +238,7 @@ class ExotelClient:
 
     def _get_one(self, suffix: str, campaign_id: str) -> dict[str, Any]:
         path = self._account_path(suffix)
-        envelope = self._request(path, {}, campaign_id=campaign_id)
+        envelope = self._request(path, {}, kind="campaign", campaign_id=campaign_id)
         records = _records_of(envelope, path)
         if len(records) != 1:
             raise MalformedResponseError(
@@ -224,14 +249,17 @@ class ExotelClient:
     # -- transport -------------------------------------------------------------------------
 
     def _request(
-        self, path: str, params: dict[str, Any], *, campaign_id: str | None
+        self, path: str, params: dict[str, Any], *, kind: str, campaign_id: str | None,
+        sms_sid: str | None = None, envelope: bool = True,
     ) -> dict[str, Any]:
-        """GET with retries; returns the parsed envelope."""
+        """GET with retries; returns the parsed envelope (or, `envelope=False`, the JSON
+        object as answered)."""
         started = time.monotonic()
         attempt = 0
         while True:
             self._limiter.acquire()
             self.stats.requests += 1
+            self.stats.by_kind[kind] += 1
             retry_after: float | None = None
             try:
                 response = self._http.get(path, params=params)
@@ -241,7 +269,9 @@ class ExotelClient:
                 code = response.status_code
                 if code == 200:
                     self.server_time = _http_date(response.headers.get("Date")) or self.server_time
-                    return _parse_envelope(response.content, path)
+                    if envelope:
+                        return _parse_envelope(response.content, path)
+                    return _parse_object(response.content, path)
                 if code == 401:
                     raise AuthenticationError(
                         f"the API rejected the credentials for account {self.account_sid!r} "
@@ -250,6 +280,8 @@ class ExotelClient:
                     )
                 if code == 404 and campaign_id is not None:
                     raise CampaignNotFoundError(campaign_id, path)
+                if code == 404 and sms_sid is not None:
+                    raise MessageNotFoundError(sms_sid, path)
                 if code not in RETRYABLE_STATUS:
                     raise ApiError(
                         f"GET {path} answered HTTP {code}: {_snippet(response.content)}", code
@@ -279,10 +311,10 @@ class ExotelClient:
             self._sleep(delay)
 
 
-def _segment(campaign_id: str) -> str:
-    """A campaign id as a URL path segment: only ever a plain token, never `../` or `/`."""
+def _segment(value: str, what: str = "campaign id") -> str:
+    """An id as a URL path segment: only ever a plain token, never `../` or `/`."""
     try:
-        return check_id(campaign_id)
+        return check_id(value, what)
     except ValueError as error:
         raise InvalidIdError(str(error)) from None
 
@@ -304,6 +336,17 @@ def _parse_envelope(body: bytes, path: str) -> dict[str, Any]:
             f"(no 'response' list): {_snippet(body)}"
         )
     return envelope
+
+
+def _parse_object(body: bytes, path: str) -> dict[str, Any]:
+    try:
+        answer = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise MalformedResponseError(
+            f"{path} answered 200 with a body that is not a JSON object: {_snippet(body)}")
+    return answer
 
 
 def _records_of(envelope: dict[str, Any], path: str) -> list[dict[str, Any]]:

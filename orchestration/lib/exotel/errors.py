@@ -18,6 +18,14 @@ class CampaignNotFoundError(ExotelError):
         self.path = path
 
 
+class MessageNotFoundError(ExotelError):
+    """HTTP 404 on a single message: the caller reads its campaign's pages instead."""
+
+    def __init__(self, sms_sid: str, path: str) -> None:
+        super().__init__(f"message {sms_sid!r} was not found (HTTP 404 on {path})")
+        self.sms_sid = sms_sid
+
+
 class MalformedResponseError(ExotelError):
     """A 200 whose body is not the documented envelope: never read as an empty page."""
 
