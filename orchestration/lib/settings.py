@@ -10,7 +10,7 @@ through a log line, an exception or Dagster metadata by accident.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,6 +30,7 @@ DEFAULT_PHONE_NUMBERS = "masked"
 DEFAULT_DAILY_RUN_CRON = "0 2 * * *"
 DEFAULT_RUN_LOCK_WAIT_SECONDS = 30
 DEFAULT_CALLBACK_LANDING_DIR = "data/callbacks"
+DEFAULT_SMTP_PORT = 587  # submission, with STARTTLS
 DEFAULT_REFRESH_INTERVAL_MINUTES = 15
 # Seed 003's Replied: a reply counts for the latest campaign message to that number this recent.
 DEFAULT_REPLY_WINDOW_DAYS = 7
@@ -73,6 +74,23 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class AlertDelivery:
+    """Where alerts are sent: a chat webhook (its URL is its credential) and/or email over SMTP.
+    Nothing set: alerts are kept in the warehouse only."""
+
+    webhook_url: Secret = field(default=Secret(""), repr=False)
+    smtp_host: str = ""
+    smtp_port: int = DEFAULT_SMTP_PORT
+    smtp_username: str = ""
+    smtp_password: Secret = field(default=Secret(""), repr=False)
+    smtp_from: str = ""
+    email_to: tuple[str, ...] = ()
+    smtp_starttls: bool = True
+    # A private CA's certificate for the SMTP server (the system's CAs otherwise).
+    smtp_ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration of one run."""
 
@@ -96,6 +114,7 @@ class Settings:
     refresh_interval_minutes: int = DEFAULT_REFRESH_INTERVAL_MINUTES
     reply_window_days: int = DEFAULT_REPLY_WINDOW_DAYS
     unsubscribe_keywords: tuple[str, ...] = DEFAULT_UNSUBSCRIBE_KEYWORDS
+    alert_delivery: AlertDelivery = field(default_factory=AlertDelivery, repr=False)
 
     @property
     def reports_dir(self) -> Path:
@@ -199,6 +218,7 @@ def load_settings(
             low=1, high=90,
         ),
         unsubscribe_keywords=_keywords(get("UNSUBSCRIBE_KEYWORDS", "")),
+        alert_delivery=_alert_delivery(get),
     )
     check_paths_apart(settings)
     if require_credentials:
@@ -241,6 +261,43 @@ def check_paths_apart(settings: Settings) -> None:
             f"CALLBACK_LANDING_DIR ({landing}) and the reports folder beside PUBLISHED_PATH "
             f"({reports}) overlap: give the callbacks a folder of their own"
         )
+
+
+def _alert_delivery(get: Callable[[str, str], str]) -> AlertDelivery:
+    """ALERT_WEBHOOK_URL and ALERT_SMTP_* / ALERT_EMAIL_TO, checked so that a typo shows when
+    the settings load, not when the first alert fails to go out."""
+    webhook = get("ALERT_WEBHOOK_URL", "")
+    if webhook:
+        url = urlparse(webhook)
+        local = url.hostname in ("127.0.0.1", "localhost", "::1")
+        if not url.netloc or url.scheme not in (("http", "https") if local else ("https",)):
+            # The URL itself is the credential: it is not repeated in the message.
+            raise ConfigError("ALERT_WEBHOOK_URL must be an https:// URL (the webhook address "
+                              "Slack or Teams gives)")
+    host = get("ALERT_SMTP_HOST", "")
+    sender = get("ALERT_SMTP_FROM", "")
+    recipients = tuple(a.strip() for a in get("ALERT_EMAIL_TO", "").split(",") if a.strip())
+    if host and (not sender or not recipients):
+        raise ConfigError("ALERT_SMTP_HOST is set: set ALERT_SMTP_FROM and ALERT_EMAIL_TO "
+                          "(comma-separated addresses) too")
+    for address in (sender, *recipients) if host else ():
+        if "@" not in address or any(c.isspace() for c in address):
+            raise ConfigError(f"{address!r} in ALERT_SMTP_FROM / ALERT_EMAIL_TO is not an "
+                              "email address")
+    starttls = get("ALERT_SMTP_STARTTLS", "true").lower()
+    if starttls not in ("true", "false"):
+        raise ConfigError(f"ALERT_SMTP_STARTTLS must be true or false, got {starttls!r}")
+    ca_file = get("ALERT_SMTP_CA_FILE", "")
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"ALERT_SMTP_CA_FILE {ca_file!r} is not a file")
+    return AlertDelivery(
+        webhook_url=Secret(webhook), smtp_host=host,
+        smtp_port=_whole_number("ALERT_SMTP_PORT", get("ALERT_SMTP_PORT", ""),
+                                DEFAULT_SMTP_PORT, low=1, high=65535),
+        smtp_username=get("ALERT_SMTP_USERNAME", ""),
+        smtp_password=Secret(get("ALERT_SMTP_PASSWORD", "")), smtp_from=sender,
+        email_to=recipients, smtp_starttls=starttls == "true",
+        smtp_ca_file=Path(ca_file) if ca_file else None)
 
 
 def _refresh_minutes(raw: str) -> int:

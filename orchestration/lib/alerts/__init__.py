@@ -1,0 +1,1 @@
+"""Alerts: telling people when a campaign goes wrong."""

@@ -1,0 +1,225 @@
+"""Alert delivery over real sockets: a chat webhook served on 127.0.0.1, and an SMTP server
+(aiosmtpd) that requires STARTTLS with a certificate of its own and a login."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import orjson
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from orchestration.lib.alerts.notify import Alert, notify, send_email, send_webhook
+from orchestration.lib.settings import AlertDelivery, ConfigError, Secret, load_settings
+
+ALERT = Alert(rule="dlt_rejection_spike", severity="error", state="fired",
+              message="DLT rejections 20.0% are at or above 5%",
+              advice="Ensure the message body matches the approved template exactly",
+              at=dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC), campaign_id="sms_camp_1",
+              campaign_name="Festive Sale", measured=0.2, threshold=0.05)
+PASSWORD = "smtp-pass-0123456789"  # noqa: S105 - the test server's own
+NO_WAIT = {"sleep": lambda seconds: None}
+
+
+class _Hook(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        server = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server.posts.append((self.path, orjson.loads(body)))
+        status = server.answers.pop(0) if server.answers else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+@pytest.fixture
+def hook() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    server.posts, server.answers = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _webhook(server: ThreadingHTTPServer, secret_path: str = "/services/T0/B0/s3cr3t"
+             ) -> AlertDelivery:
+    host, port = server.server_address[:2]
+    return AlertDelivery(webhook_url=Secret(f"http://{host}:{port}{secret_path}"))
+
+
+def test_a_webhook_gets_text_slack_and_teams_read_and_the_fields(hook) -> None:
+    delivery = send_webhook(_webhook(hook), ALERT, **NO_WAIT)
+    assert delivery.sent and delivery.attempts == 1
+    [(path, body)] = hook.posts
+    assert path == "/services/T0/B0/s3cr3t"
+    assert body["text"].startswith("*[ERROR] dlt_rejection_spike in Festive Sale: DLT rejections")
+    assert "What to do: Ensure the message body matches" in body["text"]
+    assert body["alert"]["campaign_id"] == "sms_camp_1"
+    assert (body["alert"]["measured"], body["alert"]["threshold"]) == (0.2, 0.05)
+
+
+def test_a_webhook_is_retried_on_503_and_given_up_on_a_400_without_raising(hook, caplog) -> None:
+    hook.answers = [503, 503]
+    retried = send_webhook(_webhook(hook), ALERT, **NO_WAIT)
+    assert retried.sent and retried.attempts == 3 and len(hook.posts) == 3
+    hook.answers = [400]
+    refused = send_webhook(_webhook(hook), ALERT, **NO_WAIT)
+    assert (refused.sent, refused.attempts, refused.error) == (False, 1, "HTTP 400")
+    assert "s3cr3t" not in caplog.text  # the URL is the credential
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again: free for a moment
+
+
+def test_an_unreachable_webhook_fails_cleanly_and_never_names_its_url(caplog) -> None:
+    port = _free_port()  # nothing listens there
+    delivery = AlertDelivery(webhook_url=Secret(f"http://127.0.0.1:{port}/hook/s3cr3t"))
+    with caplog.at_level(logging.WARNING):
+        [outcome] = notify(delivery, ALERT, **NO_WAIT)
+    assert (outcome.channel, outcome.sent, outcome.attempts) == ("webhook", False, 4)
+    assert outcome.error == "ConnectError"
+    assert "not sent to the webhook after 4 attempt(s)" in caplog.text
+    assert "s3cr3t" not in caplog.text and "s3cr3t" not in repr(outcome)
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: the client trusts it as its CA file."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "smtp.crt", folder / "smtp.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], str]] = []
+        self.refuse_next = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return "451 Try again later"
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              envelope.content.decode()))
+        return "250 OK"
+
+
+def _login(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"alerts"
+          and auth_data.password == PASSWORD.encode())
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[tuple[Controller, _Inbox, Path]]:
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), tls_context=context,
+                            require_starttls=True, authenticator=_login, auth_require_tls=True)
+    controller.start()
+    yield controller, inbox, cert
+    controller.stop()
+
+
+def _email(controller: Controller, cert: Path, password: str = PASSWORD) -> AlertDelivery:
+    return AlertDelivery(smtp_host="127.0.0.1", smtp_port=controller.port,
+                         smtp_username="alerts", smtp_password=Secret(password),
+                         smtp_from="alerts@example.com",
+                         email_to=("ops@example.com", "campaigns@example.com"),
+                         smtp_ca_file=cert)
+
+
+def test_an_email_goes_over_starttls_with_a_login_and_says_what_to_do(smtp_server,
+                                                                       caplog) -> None:
+    controller, inbox, cert = smtp_server
+    with caplog.at_level(logging.DEBUG):
+        delivery = send_email(_email(controller, cert), ALERT, **NO_WAIT)
+    assert delivery.sent and delivery.attempts == 1
+    [(sender, recipients, content)] = inbox.messages
+    assert sender == "alerts@example.com"
+    assert recipients == ["ops@example.com", "campaigns@example.com"]
+    assert "Subject: [ERROR] dlt_rejection_spike in Festive Sale: DLT rejections 20.0%" in content
+    for line in ("Measured: 20.0%", "Threshold: 5.0%", "Campaign: Festive Sale (sms_camp_1)",
+                 "What to do: Ensure the message body matches the approved template exactly"):
+        assert line in content
+    assert PASSWORD not in caplog.text
+
+
+def test_email_is_retried_on_a_4xx_and_a_wrong_password_fails_at_once(smtp_server) -> None:
+    controller, inbox, cert = smtp_server
+    inbox.refuse_next = 1
+    retried = send_email(_email(controller, cert), ALERT, **NO_WAIT)
+    assert retried.sent and retried.attempts == 2 and len(inbox.messages) == 1
+    wrong = send_email(_email(controller, cert, "wrong"), ALERT, **NO_WAIT)
+    assert (wrong.sent, wrong.attempts) == (False, 1)
+    assert wrong.error.startswith("the SMTP server refused the login")
+
+
+def test_a_server_whose_certificate_is_not_trusted_gets_no_password(smtp_server) -> None:
+    controller, inbox, _ = smtp_server
+    untrusted = AlertDelivery(smtp_host="127.0.0.1", smtp_port=controller.port,
+                              smtp_username="alerts", smtp_password=Secret(PASSWORD),
+                              smtp_from="alerts@example.com", email_to=("ops@example.com",))
+    delivery = send_email(untrusted, ALERT, **NO_WAIT)
+    assert not delivery.sent and delivery.error == "SSLCertVerificationError"
+    assert inbox.messages == []
+
+
+def test_alert_settings_are_checked_when_they_load(tmp_path: Path) -> None:
+    def load(**env: str):
+        return load_settings(env, dotenv_path=None, require_credentials=False)
+
+    with pytest.raises(ConfigError, match="ALERT_WEBHOOK_URL must be an https:// URL") as info:
+        load(ALERT_WEBHOOK_URL="http://hooks.example.com/services/s3cr3t")
+    assert "s3cr3t" not in str(info.value)
+    with pytest.raises(ConfigError, match="set ALERT_SMTP_FROM and ALERT_EMAIL_TO"):
+        load(ALERT_SMTP_HOST="smtp.example.com")
+    with pytest.raises(ConfigError, match="'ops' in ALERT_SMTP_FROM / ALERT_EMAIL_TO"):
+        load(ALERT_SMTP_HOST="smtp.example.com", ALERT_SMTP_FROM="a@example.com",
+             ALERT_EMAIL_TO="ops")
+    settings = load(ALERT_SMTP_HOST="smtp.example.com", ALERT_SMTP_FROM="a@example.com",
+                    ALERT_EMAIL_TO="ops@example.com, b@example.com",
+                    ALERT_SMTP_PASSWORD=PASSWORD)
+    assert settings.alert_delivery.email_to == ("ops@example.com", "b@example.com")
+    assert settings.alert_delivery.smtp_port == 587 and settings.alert_delivery.smtp_starttls
+    assert PASSWORD not in repr(settings) and PASSWORD not in repr(settings.alert_delivery)
