@@ -35,12 +35,14 @@ from orchestration.lib.callbacks.payloads import ENDPOINTS
 from orchestration.lib.callbacks.receiver import ReceiverThread, bind, create_app, serve
 from orchestration.lib.ids import check_id
 from orchestration.lib.readers import (
+    ALERT_COLUMNS,
     ReadError,
     export_rows,
     format_rows,
     format_table,
     kpi_summary,
     quality_summary,
+    read_alerts,
     read_status,
     run_query,
     sms_totals,
@@ -87,6 +89,16 @@ def _instant(text: str) -> dt.datetime:
             f"expected an ISO 8601 time such as 2026-01-15T10:00:00+05:30, got {text!r}"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _indexes(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected campaign numbers such as 0,3, got {text!r}")
+    return values
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -146,6 +158,9 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of records carrying unknown extra keys")
     faults.add_argument("--malformed", type=_share, default=0.0, metavar="SHARE",
                         help="share of records served malformed")
+    faults.add_argument("--dlt-problem", type=_indexes, default=(), metavar="N[,N...]",
+                        help="SMS campaigns (0 = the oldest) whose DLT template is rejected "
+                        "for 20%% of messages: a case for the alerts")
     faults.add_argument("--broken-pages", type=_share, default=0.0, metavar="SHARE",
                         help="share of detail pages answered 200 without the envelope")
 
@@ -157,6 +172,7 @@ def sandbox_from_args(args: argparse.Namespace, *, port: int) -> SandboxServer:
         seed=args.seed, voice_campaigns=args.voice_campaigns, sms_campaigns=args.sms_campaigns,
         voice_contacts=args.voice_contacts, sms_messages=args.sms_messages, start=args.start,
         end=args.end, malformed_share=args.malformed, extra_keys_share=args.extra_keys,
+        dlt_problem_campaigns=args.dlt_problem,
     )
     faults = Faults(
         rate_429=args.rate_429, rate_5xx=args.rate_5xx, retry_after_seconds=args.retry_after,
@@ -390,6 +406,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    rows = read_alerts(_published(args), open_only=args.open, since=args.since)
+    what = "open alerts" if args.open else "alerts"
+    since = f" seen since {args.since:%Y-%m-%d}" if args.since else ""
+    if not rows:
+        print(f"No {what}{since}.")
+        return EXIT_OK
+    print(f"{len(rows)} {what}{since}")
+    print(format_table(ALERT_COLUMNS, rows))
+    return EXIT_OK
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     headers, rows = run_query(_published(args), args.sql)
     # Values as they are: codes (30004) and years (2026) read wrong with thousands separators.
@@ -499,6 +527,16 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("sql", help='e.g. "SELECT * FROM marts.sms_campaign_performance"')
             command.add_argument("--format", choices=["table", "csv", "json"], default="table")
         command.set_defaults(handler=handler)
+
+    alerts = commands.add_parser(
+        "alerts", help="the alerts the rules raised: open, and those resolved",
+        description="Alerts from the published copy, open ones first. Rules: the thresholds "
+        "file (dbt_project/seeds/health_thresholds.csv); see the README.")
+    alerts.add_argument("--open", action="store_true", help="only the alerts still open")
+    alerts.add_argument("--since", type=_date, metavar="DATE",
+                        help="only alerts seen on or after this day (YYYY-MM-DD, UTC)")
+    alerts.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
+    alerts.set_defaults(handler=cmd_alerts)
 
     export = commands.add_parser(
         "export", help="export a campaign's failed recipients, or all its contacts",

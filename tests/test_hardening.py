@@ -219,9 +219,19 @@ def verbose_sync(tmp_path_factory) -> dict[str, Any]:
                  "camp_v1": [call_attempt(0, **{"from": "919812345678"}), call_attempt(1)]})
     with FakeApi(account) as api:
         result = _cli("sync", "-v", env={**api.environment(), **_paths(tmp),
-                                         "DAGSTER_HOME": str(home)})
+                                         "DAGSTER_HOME": str(home), **ALERT_SECRETS_ENV})
     assert result.returncode == 0, result.stderr[-3000:]
     return {"tmp": tmp, "home": home, "result": result}
+
+
+# Alert delivery's secrets: a webhook URL is its own credential, and the SMTP password.
+ALERT_WEBHOOK_SECRET = "webhook-path-token-0123456789"
+ALERT_SMTP_PASSWORD = "smtp-password-0123456789"  # noqa: S105 - a test value
+ALERT_SECRETS_ENV = {
+    "ALERT_WEBHOOK_URL": f"https://hooks.example.com/services/{ALERT_WEBHOOK_SECRET}",
+    "ALERT_SMTP_HOST": "127.0.0.1", "ALERT_SMTP_PORT": "1", "ALERT_SMTP_USERNAME": "alerts",
+    "ALERT_SMTP_PASSWORD": ALERT_SMTP_PASSWORD, "ALERT_SMTP_FROM": "alerts@example.com",
+    "ALERT_EMAIL_TO": "ops@example.com"}
 
 
 def test_the_api_key_and_token_never_reach_dagsters_run_storage(verbose_sync) -> None:
@@ -230,10 +240,10 @@ def test_the_api_key_and_token_never_reach_dagsters_run_storage(verbose_sync) ->
     stored = _stored_text(verbose_sync["home"])
     # The scan reads what Dagster stored: the run's warehouse path is in it (decompressed).
     assert str(verbose_sync["tmp"] / "warehouse.duckdb").encode() in stored
-    assert KEY.encode() not in stored
-    assert TOKEN.encode() not in stored
     result = verbose_sync["result"]
-    assert KEY not in result.stdout + result.stderr and TOKEN not in result.stdout + result.stderr
+    for secret in (KEY, TOKEN, ALERT_WEBHOOK_SECRET, ALERT_SMTP_PASSWORD):
+        assert secret.encode() not in stored
+        assert secret not in result.stdout + result.stderr
 
 
 # ---- 4. ids from the API are data, never a path ---------------------------------------------

@@ -85,6 +85,7 @@
         from measured
         inner join {{ ref('health_thresholds') }} as thresholds
             on thresholds.channel = '{{ channel }}'
+            and thresholds.in_verdict
             and thresholds.metric = measured.metric
             and (
                 (thresholds.comparison = 'below' and measured.metric_value < thresholds.threshold)

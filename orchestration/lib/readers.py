@@ -137,6 +137,35 @@ def read_status(path: Path) -> Status:
                   unreconciled, requests)
 
 
+ALERT_COLUMNS = ["rule", "severity", "campaign", "measured", "threshold", "message",
+                 "first seen (UTC)", "last seen (UTC)", "resolved (UTC)"]
+
+
+def read_alerts(path: Path, *, open_only: bool = False, since: dt.datetime | None = None
+                ) -> list[tuple[Any, ...]]:
+    """The published alerts, newest first: open ones only, or those seen since `since`."""
+    con = open_published(path)
+    try:
+        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+                             "AND table_name = 'alerts'").fetchone()[0]
+        if not exists:
+            return []  # published before alerts existed: none yet
+        return con.execute("""
+            SELECT rule, severity, coalesce(campaign_name || ' (' || campaign_id || ')',
+                                             campaign_id),
+                   printf('%.1f%%', measured_value * 100), printf('%g%%', threshold * 100),
+                   message, strftime(first_seen AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M'),
+                   strftime(last_seen AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M'),
+                   strftime(resolved_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M')
+            FROM marts.alerts
+            WHERE (NOT $open OR resolved_at IS NULL)
+              AND ($since IS NULL OR last_seen >= $since)
+            ORDER BY resolved_at IS NOT NULL, last_seen DESC, rule""",
+            {"open": open_only, "since": since}).fetchall()
+    finally:
+        con.close()
+
+
 def _cell(value: Any, group_digits: bool = True) -> str:
     if value is None:
         return ""

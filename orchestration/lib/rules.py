@@ -30,6 +30,7 @@ TERMINAL_CAMPAIGN_STATUSES: frozenset[str] = frozenset(
 SMS_PENDING_STATUSES: tuple[str, ...] = tuple(_project_vars()["sms_pending_statuses"])
 FRESHNESS_MAX_AGE_HOURS: float = float(_project_vars()["freshness_max_age_hours"])
 UNRECONCILED_PULL_ATTEMPTS: int = int(_project_vars()["unreconciled_pull_attempts"])
+ALERT_MIN_VOLUME: int = int(_project_vars()["alert_min_volume"])
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class HealthThreshold:
     threshold: float
     level: str  # watch | investigate
     healthy_range: str
+    in_verdict: bool = True  # False: an alert rule only
+    alert_rule: str = ""
+    advice: str = ""
 
     def fires(self, value: float | None) -> bool:
         if value is None:
@@ -53,13 +57,24 @@ class HealthThreshold:
 
 
 @cache
-def health_thresholds() -> tuple[HealthThreshold, ...]:
+def _threshold_rows() -> tuple[HealthThreshold, ...]:
     with HEALTH_THRESHOLDS_CSV.open(encoding="utf-8", newline="") as file:
         return tuple(
             HealthThreshold(row["channel"], row["metric"], row["label"], row["short_label"],
-                            row["comparison"],
-                            float(row["threshold"]), row["level"], row["healthy_range"])
+                            row["comparison"], float(row["threshold"]), row["level"],
+                            row["healthy_range"], row["in_verdict"] == "true",
+                            row["alert_rule"], row["advice"])
             for row in csv.DictReader(file))
+
+
+def health_thresholds() -> tuple[HealthThreshold, ...]:
+    """The checks of a campaign's health verdict (the marts' health_status reads the same)."""
+    return tuple(row for row in _threshold_rows() if row.in_verdict)
+
+
+def alert_thresholds() -> tuple[HealthThreshold, ...]:
+    """Every row of the thresholds file: each is an alert rule's check."""
+    return _threshold_rows()
 
 
 def changed_campaigns_sql(upstream: str, target: str) -> str:

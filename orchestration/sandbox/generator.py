@@ -97,6 +97,10 @@ class AccountConfig:
     # Fault injection that lives in the data (HTTP faults live in the server).
     malformed_share: float = 0.0
     extra_keys_share: float = 0.0
+    # SMS campaigns (by index, oldest first) whose DLT template is rejected for this share of
+    # messages (DLT_TEMPLATE_MISMATCH): a configuration problem to alert on.
+    dlt_problem_campaigns: tuple[int, ...] = ()
+    dlt_problem_share: float = 0.20
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -361,6 +365,10 @@ def generate_sms(plan: CampaignPlan, config: AccountConfig) -> SmsDetails:
     probs[SMS_FAIL_DND] = 0.002 if plan.message_type == "promotional" else 0.0005
     probs[SMS_FAIL_UNKNOWN] = rng.uniform(0.0, 0.003)
     probs[SMS_EXPIRED] = rng.uniform(0.002, 0.012)
+    if plan.index in config.dlt_problem_campaigns:
+        # A template that stopped matching (the alerts' test case): set after every draw, so
+        # the other campaigns' data and this one's other outcomes stay as they were.
+        probs[SMS_DLT_TEMPLATE] = config.dlt_problem_share
     probs[SMS_DELIVERED] = 1.0 - probs.sum()
     outcome = rng.choice(len(SMS_OUTCOMES), size=n, p=probs).astype(np.int8)
 

@@ -15,6 +15,7 @@ select
     count(*) filter (where is_pending) as messages_pending,
     count(*) filter (where bounce_type = 'soft') as soft_bounces,
     count(*) filter (where bounce_type = 'hard') as hard_bounces,
+    count(*) filter (where error_category = 'dlt_rejection') as dlt_rejections,
     coalesce(sum(parts), 0)::bigint as parts_total,
     coalesce(sum(cost), 0) as total_cost,
     avg(delivery_latency_seconds) as avg_delivery_latency_seconds,

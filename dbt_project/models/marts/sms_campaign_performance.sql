@@ -27,12 +27,19 @@ rates as (
         coalesce(counts.messages_pending, 0) as messages_pending,
         coalesce(counts.soft_bounces, 0) as soft_bounces,
         coalesce(counts.hard_bounces, 0) as hard_bounces,
+        coalesce(counts.dlt_rejections, 0) as dlt_rejections,
         {{ safe_divide('counts.messages_delivered', 'counts.messages_submitted') }}
             as delivery_rate,
         {{ safe_divide('counts.messages_rejected', 'counts.messages_total') }} as rejection_rate,
         {{ safe_divide('counts.messages_failed', 'counts.messages_submitted') }} as failure_rate,
         {{ safe_divide('counts.messages_delivered', 'counts.messages_total') }}
             as effective_reach,
+        {{ safe_divide('counts.dlt_rejections', 'counts.messages_total') }}
+            as dlt_rejection_rate,
+        {{ safe_divide('counts.soft_bounces', 'counts.messages_submitted') }}
+            as soft_bounce_rate,
+        {{ safe_divide('counts.hard_bounces', 'counts.messages_submitted') }}
+            as hard_bounce_rate,
         coalesce(counts.parts_total, 0) as parts_total,
         coalesce(counts.total_cost, 0)::decimal(18, 6) as total_cost,
         {{ safe_divide('counts.total_cost', 'counts.messages_delivered') }}

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.defs.alerts.assets import ALERTS_KEY  # published with the marts it judges
 from orchestration.defs.dbt.assets import warehouse_models
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.publish import publish
@@ -12,7 +13,7 @@ MART_KEYS = [key for key in warehouse_models.keys if key.path[0] == "marts"]
 
 @dg.asset(
     key=dg.AssetKey(["published", "marts"]),
-    deps=MART_KEYS,
+    deps=[*MART_KEYS, ALERTS_KEY],
     group_name="published",
     kinds={"duckdb"},
     pool=WRITER_POOL,  # reads the warehouse file, which a writer would hold locked

@@ -223,3 +223,80 @@ def test_alert_settings_are_checked_when_they_load(tmp_path: Path) -> None:
     assert settings.alert_delivery.email_to == ("ops@example.com", "b@example.com")
     assert settings.alert_delivery.smtp_port == 587 and settings.alert_delivery.smtp_starttls
     assert PASSWORD not in repr(settings) and PASSWORD not in repr(settings.alert_delivery)
+
+
+def test_a_dlt_template_problem_raises_one_alert_told_once_until_a_clean_campaign(
+        tmp_path: Path, hook, smtp_server) -> None:
+    """Seed 004: "Monitor failed statuses -- set up alerts for elevated failure rates, which
+    may indicate DLT configuration issues." A campaign with 20% template-mismatch rejections
+    raises dlt_rejection_spike once (webhook and email each told once, with the campaign, the
+    figure, the threshold and the fix); two more runs keep it open without telling anyone
+    again; it resolves (and says so) once a later campaign is clean."""
+    import dagster as dg
+
+    from orchestration.defs.alerts.assets import alerts
+    from orchestration.defs.resources import resources_for
+    from orchestration.lib.readers import read_alerts
+    from orchestration.runner import run_pipeline
+    from orchestration.sandbox import AccountConfig, SandboxServer
+    from orchestration.sandbox.generator import plan_account
+    from tests.ingest_helpers import sandbox_settings
+
+    controller, inbox, cert = smtp_server
+    account = AccountConfig(seed=3, voice_campaigns=0, sms_campaigns=3,
+                            sms_messages=(2000, 4000), start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                            end=dt.datetime(2026, 1, 7, tzinfo=dt.UTC), dlt_problem_campaigns=(1,))
+    plans = plan_account(account)
+    troubled_ended = dt.datetime.fromtimestamp(plans[1].end_at + 6 * 3600, dt.UTC)
+    assert troubled_ended.timestamp() < plans[2].start_at  # the next one has not started
+    clean_ended = dt.datetime.fromtimestamp(plans[2].end_at + 6 * 3600, dt.UTC)
+    warehouse = tmp_path / "warehouse.duckdb"
+    host, port = hook.server_address[:2]
+
+    def dlt_posts() -> list[dict]:
+        return [body["alert"] for _, body in hook.posts
+                if body["alert"]["rule"] == "dlt_rejection_spike"]
+
+    def dlt_mails() -> list[str]:
+        return [content for _, _, content in inbox.messages if "dlt_rejection_spike" in content]
+
+    with SandboxServer(account, now=troubled_ended) as sandbox:
+        settings = sandbox_settings(
+            sandbox.url, warehouse, ALERT_WEBHOOK_URL=f"http://{host}:{port}/hooks/s3cr3t",
+            ALERT_SMTP_HOST="127.0.0.1", ALERT_SMTP_PORT=str(controller.port),
+            ALERT_SMTP_USERNAME="alerts", ALERT_SMTP_PASSWORD=PASSWORD,
+            ALERT_SMTP_FROM="alerts@example.com", ALERT_EMAIL_TO="ops@example.com",
+            ALERT_SMTP_CA_FILE=str(cert))
+        run_pipeline(settings, log_level="WARNING")
+        [fired] = dlt_posts()
+        assert fired["state"] == "fired" and fired["campaign_id"] == plans[1].campaign_id
+        assert fired["measured"] >= 0.18 and fired["threshold"] == 0.05
+        assert "approved template" in fired["advice"]
+        [mail] = dlt_mails()
+        assert plans[1].campaign_id in mail and "Threshold: 5.0%" in mail
+
+        for _ in range(2):  # the rules judged again, nothing new: nobody is told again
+            dg.materialize([alerts], resources=resources_for(settings))
+        assert len(dlt_posts()) == 1 and len(dlt_mails()) == 1
+        [open_alert] = [r for r in read_alerts(settings.published_path, open_only=True)
+                        if r[0] == "dlt_rejection_spike"]
+        assert open_alert[1] == "error" and open_alert[-1] is None
+
+        sandbox.clock.set(clean_ended)
+        run_pipeline(settings, log_level="WARNING")
+    assert [p["state"] for p in dlt_posts()] == ["fired", "resolved"]
+    assert len(dlt_mails()) == 2 and "Resolved" in dlt_mails()[1]
+    assert not [r for r in read_alerts(settings.published_path, open_only=True)
+                if r[0] == "dlt_rejection_spike"]
+    [resolved] = [r for r in read_alerts(settings.published_path)
+                  if r[0] == "dlt_rejection_spike"]
+    assert resolved[-1] is not None  # resolved_at
+    # ... and as a person asks for it.
+    import subprocess
+    import sys
+    shown = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "alerts", "--published",
+         str(settings.published_path)], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    line = next(x for x in shown.stdout.splitlines() if x.startswith("dlt_rejection_spike"))
+    assert plans[1].campaign_id in line and "5%" in line and "error" in line

@@ -1,0 +1,52 @@
+"""`marts/alerts`: the alert rules judged after every build (the daily run and each intraday
+refresh), their state kept, and people told of each change (orchestration/lib/alerts)."""
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration.defs.dbt.assets import warehouse_models
+from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
+from orchestration.lib.alerts.engine import apply, deliver, evaluate
+
+ALERTS_KEY = dg.AssetKey(["marts", "alerts"])
+
+
+@dg.asset(
+    key=ALERTS_KEY,
+    deps=[key for key in warehouse_models.keys if key.path[0] == "marts"],
+    group_name="alerts",
+    kinds={"duckdb", "python"},
+    pool=WRITER_POOL,
+    description="Every alert: rule, campaign, severity, measured value, threshold, message, "
+    "first seen, last seen, resolved at. Rules: the thresholds file (seed health_thresholds).",
+)
+def alerts(context: dg.AssetExecutionContext,
+           warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
+    now = dt.datetime.now(dt.UTC)
+    with warehouse.connect() as con:
+        findings = evaluate(con)
+        con.begin()
+        changes = apply(con, findings, now)
+        con.commit()
+        # After the commit: a notification that cannot be sent stays queued, the state stands.
+        outcomes = deliver(con, warehouse.settings.alert_delivery, now)
+        open_alerts = con.execute(
+            "SELECT count(*) FROM marts.alerts WHERE resolved_at IS NULL").fetchone()[0]
+        waiting = con.execute(
+            "SELECT count(*) FROM alerting.notifications WHERE sent_at IS NULL").fetchone()[0]
+    for alert in changes.fired:
+        context.log.warning("alert %s", alert.headline)
+    for alert in changes.resolved:
+        context.log.info("alert %s", alert.headline)
+    failed = [o for o in outcomes if not o.sent]
+    if failed:
+        context.log.warning("%d alert notification(s) could not be sent (%s); they are tried "
+                            "again on the next run", len(failed),
+                            ", ".join(sorted({f"{o.channel}: {o.error}" for o in failed})))
+    return dg.MaterializeResult(metadata={
+        "open": open_alerts, "fired": len(changes.fired), "resolved": len(changes.resolved),
+        "still_holding": changes.holding,
+        "notifications_sent": sum(o.sent for o in outcomes),
+        "notifications_waiting": waiting,
+    })

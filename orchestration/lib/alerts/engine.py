@@ -1,0 +1,181 @@
+"""Alert rules evaluated on the marts, kept as state, and delivered once per change.
+
+**Rules** are the rows of the thresholds file (dbt seed `health_thresholds`, the one the health
+verdict reads): each row's `alert_rule` fires when its check does. Two rows of one rule (SMS
+delivery below 92% is watch, below 90% investigate) make one alert, at the worse severity
+(watch is a warning, investigate an error).
+
+**What is judged**: each channel's latest campaign (by start) with at least
+`alert_min_volume` outcomes (dbt var): the account as it is sending now. A configuration
+problem (a DLT template that stopped matching) shows in the campaign being sent; once a later
+campaign is clean, the alert resolves. A smaller campaign is too small to judge.
+
+**State, not spam** (`marts.alerts`): an alert fires once when its condition starts (a row
+with `first_seen`), is updated while it holds (`last_seen`, the latest figure and campaign), and
+resolves when it clears (`resolved_at`); a resolved alert can fire again (a new row). People are
+told when an alert fires and when it resolves, never while it merely holds.
+
+**Delivery never fails a run**: each notification is queued in `alerting.notifications`, one
+row per channel, and sent; one that could not be sent stays queued with its reason and is tried
+again on the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import orjson
+
+from orchestration.lib.alerts.notify import Alert, Delivery, send_email, send_webhook
+from orchestration.lib.rules import ALERT_MIN_VOLUME, HealthThreshold, alert_thresholds
+from orchestration.lib.settings import AlertDelivery
+
+# Per channel: the performance mart, and how many outcomes a campaign has to be judged on.
+CHANNEL_MARTS = {
+    "sms": ("sms_campaign_performance", "messages_submitted + messages_rejected"),
+    "voice": ("voice_campaign_performance", "contacts - contacts_pending"),
+}
+SEVERITY = {"watch": "warn", "investigate": "error"}
+
+STATE_DDL = """
+CREATE SCHEMA IF NOT EXISTS marts;
+CREATE TABLE IF NOT EXISTS marts.alerts (
+    rule VARCHAR, channel VARCHAR, severity VARCHAR, campaign_id VARCHAR,
+    campaign_name VARCHAR, measured_value DOUBLE, threshold DOUBLE, message VARCHAR,
+    advice VARCHAR, first_seen TIMESTAMPTZ, last_seen TIMESTAMPTZ, resolved_at TIMESTAMPTZ
+);
+CREATE SCHEMA IF NOT EXISTS alerting;
+CREATE TABLE IF NOT EXISTS alerting.notifications (
+    rule VARCHAR, first_seen TIMESTAMPTZ, state VARCHAR, channel VARCHAR, alert JSON,
+    queued_at TIMESTAMPTZ, sent_at TIMESTAMPTZ, attempts INTEGER, last_error VARCHAR
+);
+"""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule whose condition holds now."""
+
+    rule: str
+    channel: str
+    severity: str
+    campaign_id: str
+    campaign_name: str | None
+    measured: float
+    threshold: float
+    message: str
+    advice: str
+
+
+def _words(check: HealthThreshold, value: float) -> str:
+    way = "below" if check.comparison == "below" else "at or above"
+    return f"{check.label} {value:.1%} is {way} {check.threshold:.0%}"
+
+
+def evaluate(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """The rules whose condition holds on each channel's latest campaign."""
+    findings = []
+    for channel, (mart, volume) in CHANNEL_MARTS.items():
+        checks = [c for c in alert_thresholds() if c.channel == channel]
+        metrics = sorted({c.metric for c in checks})
+        latest = con.execute(
+            f"SELECT campaign_id, campaign_name, {', '.join(metrics)} FROM marts.{mart} "
+            f"WHERE {volume} >= ? AND started_at IS NOT NULL "
+            "ORDER BY started_at DESC, campaign_id DESC LIMIT 1", [ALERT_MIN_VOLUME]).fetchone()
+        if latest is None:
+            continue
+        campaign_id, name, *values = latest
+        measured = dict(zip(metrics, values, strict=True))
+        for rule in dict.fromkeys(c.alert_rule for c in checks):
+            fired = [c for c in checks if c.alert_rule == rule and c.fires(measured[c.metric])]
+            if not fired:
+                continue
+            worst = max(fired, key=lambda c: c.level == "investigate")
+            value = float(measured[worst.metric])
+            findings.append(Finding(rule, channel, SEVERITY[worst.level], campaign_id, name,
+                                    value, worst.threshold, _words(worst, value), worst.advice))
+    return findings
+
+
+@dataclass(frozen=True)
+class Changes:
+    fired: list[Alert]
+    resolved: list[Alert]
+    holding: int
+
+
+def apply(con: duckdb.DuckDBPyConnection, findings: list[Finding], now: dt.datetime
+          ) -> Changes:
+    """Bring `marts.alerts` up to date with `findings`; the alerts that fired or resolved."""
+    con.execute(STATE_DDL)
+    open_rows = {rule: row for rule, *row in con.execute(
+        "SELECT rule, severity, campaign_id, campaign_name, measured_value, threshold, message, "
+        "advice FROM marts.alerts WHERE resolved_at IS NULL").fetchall()}
+    fired, resolved, holding = [], [], 0
+    for finding in findings:
+        values = [finding.severity, finding.campaign_id, finding.campaign_name,
+                  finding.measured, finding.threshold, finding.message, finding.advice]
+        if finding.rule in open_rows:
+            holding += 1
+            con.execute(
+                "UPDATE marts.alerts SET severity = ?, campaign_id = ?, campaign_name = ?, "
+                "measured_value = ?, threshold = ?, message = ?, advice = ?, last_seen = ? "
+                "WHERE rule = ? AND resolved_at IS NULL", [*values, now, finding.rule])
+            continue
+        con.execute("INSERT INTO marts.alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                    [finding.rule, finding.channel, *values, now, now])
+        fired.append(Alert(finding.rule, finding.severity, "fired", finding.message,
+                           finding.advice, now, finding.campaign_id, finding.campaign_name,
+                           finding.measured, finding.threshold))
+    still = {f.rule for f in findings}
+    for rule, row in open_rows.items():
+        if rule in still:
+            continue
+        severity, campaign_id, name, measured, threshold, message, advice = row
+        con.execute("UPDATE marts.alerts SET resolved_at = ? WHERE rule = ? AND "
+                    "resolved_at IS NULL", [now, rule])
+        resolved.append(Alert(rule, severity, "resolved", f"cleared (was: {message})", advice,
+                              now, campaign_id, name, measured, threshold))
+    for alert in (*fired, *resolved):
+        _queue(con, alert, now)
+    return Changes(fired, resolved, holding)
+
+
+def _queue(con: duckdb.DuckDBPyConnection, alert: Alert, now: dt.datetime) -> None:
+    record = orjson.dumps({**alert.__dict__, "at": alert.at.isoformat()}).decode()
+    first_seen = con.execute("SELECT max(first_seen) FROM marts.alerts WHERE rule = ?",
+                             [alert.rule]).fetchone()[0]
+    for channel in ("webhook", "email"):
+        con.execute("INSERT INTO alerting.notifications VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL)",
+                    [alert.rule, first_seen, alert.state, channel, record, now])
+
+
+Sender = Callable[..., Delivery]
+
+
+def deliver(con: duckdb.DuckDBPyConnection, delivery: AlertDelivery, now: dt.datetime, *,
+            senders: dict[str, Sender] | None = None, **options: Any) -> list[Delivery]:
+    """Send every queued notification whose channel is configured; record each outcome. A
+    channel that is not configured keeps its notifications queued for when it is."""
+    senders = senders or {"webhook": send_webhook, "email": send_email}
+    configured = {"webhook": bool(delivery.webhook_url), "email": bool(delivery.smtp_host)}
+    queued = con.execute(
+        "SELECT rowid, channel, alert FROM alerting.notifications WHERE sent_at IS NULL "
+        "ORDER BY queued_at, rowid").fetchall()
+    outcomes = []
+    for rowid, channel, record in queued:
+        if not configured[channel]:
+            continue
+        fields = orjson.loads(record)
+        alert = Alert(**{**fields, "at": dt.datetime.fromisoformat(fields["at"])})
+        outcome = senders[channel](delivery, alert, **options)
+        outcomes.append(outcome)
+        con.execute(
+            "UPDATE alerting.notifications SET attempts = attempts + ?, last_error = ?, "
+            "sent_at = ? WHERE rowid = ?",
+            [outcome.attempts, outcome.error, now if outcome.sent else None, rowid])
+    return outcomes
