@@ -300,3 +300,37 @@ def test_a_dlt_template_problem_raises_one_alert_told_once_until_a_clean_campaig
     assert shown.returncode == 0, shown.stderr
     line = next(x for x in shown.stdout.splitlines() if x.startswith("dlt_rejection_spike"))
     assert plans[1].campaign_id in line and "5%" in line and "error" in line
+
+
+def test_a_notification_that_cannot_be_sent_waits_for_the_next_run(tmp_path: Path,
+                                                                   hook) -> None:
+    """A webhook down for a whole run: the alert's state stands, the notification stays queued
+    with its reason, and the next run sends it, once."""
+    import duckdb
+
+    from orchestration.lib.alerts.engine import Finding, apply, configured_channels, deliver
+
+    delivery = _webhook(hook)
+    finding = Finding("dlt_rejection_spike", "sms", "error", "sms_camp_1", "Festive Sale", 0.2,
+                      0.05, "DLT rejections 20.0% is at or above 5%", "Fix the template")
+    first, second = (dt.datetime(2026, 1, 5, h, tzinfo=dt.UTC) for h in (9, 10))
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        changes = apply(con, [finding], first, configured_channels(delivery))
+        assert [a.state for a in changes.fired] == ["fired"]
+        hook.answers = [503] * 4
+        [failed] = deliver(con, delivery, first, **NO_WAIT)
+        assert (failed.sent, failed.error) == (False, "HTTP 503")
+        waiting = con.execute("SELECT channel, attempts, last_error FROM "
+                              "alerting.notifications WHERE sent_at IS NULL").fetchall()
+        assert waiting == [("webhook", 4, "HTTP 503")]
+
+        held = apply(con, [finding], second, configured_channels(delivery))  # still holds
+        assert (held.fired, held.resolved, held.holding) == ([], [], 1)
+        [sent] = deliver(con, delivery, second, **NO_WAIT)
+        assert sent.sent
+        assert con.execute("SELECT count(*) FROM alerting.notifications "
+                           "WHERE sent_at IS NULL").fetchone()[0] == 0
+        assert con.execute("SELECT first_seen, last_seen FROM marts.alerts").fetchall() == [
+            (first, second)]
+        assert not deliver(con, delivery, second)  # nothing left to send
+    assert [body["alert"]["state"] for _, body in hook.posts] == ["fired"] * 5  # 4 + 1

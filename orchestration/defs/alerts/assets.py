@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_models
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
-from orchestration.lib.alerts.engine import apply, deliver, evaluate
+from orchestration.lib.alerts.engine import apply, configured_channels, deliver, evaluate
 
 ALERTS_KEY = dg.AssetKey(["marts", "alerts"])
 
@@ -27,10 +27,12 @@ def alerts(context: dg.AssetExecutionContext,
     with warehouse.connect() as con:
         findings = evaluate(con)
         con.begin()
-        changes = apply(con, findings, now)
+        delivery = warehouse.settings.alert_delivery
+        # Queued for the channels set now: with none, alerts are kept in the warehouse only.
+        changes = apply(con, findings, now, configured_channels(delivery))
         con.commit()
         # After the commit: a notification that cannot be sent stays queued, the state stands.
-        outcomes = deliver(con, warehouse.settings.alert_delivery, now)
+        outcomes = deliver(con, delivery, now)
         open_alerts = con.execute(
             "SELECT count(*) FROM marts.alerts WHERE resolved_at IS NULL").fetchone()[0]
         waiting = con.execute(

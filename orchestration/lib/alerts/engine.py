@@ -108,9 +108,10 @@ class Changes:
     holding: int
 
 
-def apply(con: duckdb.DuckDBPyConnection, findings: list[Finding], now: dt.datetime
-          ) -> Changes:
-    """Bring `marts.alerts` up to date with `findings`; the alerts that fired or resolved."""
+def apply(con: duckdb.DuckDBPyConnection, findings: list[Finding], now: dt.datetime,
+          channels: tuple[str, ...] = ("webhook", "email")) -> Changes:
+    """Bring `marts.alerts` up to date with `findings`; the alerts that fired or resolved,
+    each queued for the delivery `channels` configured now."""
     con.execute(STATE_DDL)
     open_rows = {rule: row for rule, *row in con.execute(
         "SELECT rule, severity, campaign_id, campaign_name, measured_value, threshold, message, "
@@ -141,15 +142,21 @@ def apply(con: duckdb.DuckDBPyConnection, findings: list[Finding], now: dt.datet
         resolved.append(Alert(rule, severity, "resolved", f"cleared (was: {message})", advice,
                               now, campaign_id, name, measured, threshold))
     for alert in (*fired, *resolved):
-        _queue(con, alert, now)
+        _queue(con, alert, now, channels)
     return Changes(fired, resolved, holding)
 
 
-def _queue(con: duckdb.DuckDBPyConnection, alert: Alert, now: dt.datetime) -> None:
+def configured_channels(delivery: AlertDelivery) -> tuple[str, ...]:
+    return tuple(name for name, on in (("webhook", bool(delivery.webhook_url)),
+                                       ("email", bool(delivery.smtp_host))) if on)
+
+
+def _queue(con: duckdb.DuckDBPyConnection, alert: Alert, now: dt.datetime,
+           channels: tuple[str, ...]) -> None:
     record = orjson.dumps({**alert.__dict__, "at": alert.at.isoformat()}).decode()
     first_seen = con.execute("SELECT max(first_seen) FROM marts.alerts WHERE rule = ?",
                              [alert.rule]).fetchone()[0]
-    for channel in ("webhook", "email"):
+    for channel in channels:
         con.execute("INSERT INTO alerting.notifications VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL)",
                     [alert.rule, first_seen, alert.state, channel, record, now])
 
@@ -159,16 +166,16 @@ Sender = Callable[..., Delivery]
 
 def deliver(con: duckdb.DuckDBPyConnection, delivery: AlertDelivery, now: dt.datetime, *,
             senders: dict[str, Sender] | None = None, **options: Any) -> list[Delivery]:
-    """Send every queued notification whose channel is configured; record each outcome. A
-    channel that is not configured keeps its notifications queued for when it is."""
+    """Send every queued notification whose channel is configured; record each outcome. One
+    queued for a channel configured no more stays queued (it goes out if it is set again)."""
     senders = senders or {"webhook": send_webhook, "email": send_email}
-    configured = {"webhook": bool(delivery.webhook_url), "email": bool(delivery.smtp_host)}
+    configured = dict.fromkeys(configured_channels(delivery), True)
     queued = con.execute(
         "SELECT rowid, channel, alert FROM alerting.notifications WHERE sent_at IS NULL "
         "ORDER BY queued_at, rowid").fetchall()
     outcomes = []
     for rowid, channel, record in queued:
-        if not configured[channel]:
+        if not configured.get(channel):
             continue
         fields = orjson.loads(record)
         alert = Alert(**{**fields, "at": dt.datetime.fromisoformat(fields["at"])})
