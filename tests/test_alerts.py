@@ -225,6 +225,16 @@ def test_alert_settings_are_checked_when_they_load(tmp_path: Path) -> None:
     assert PASSWORD not in repr(settings) and PASSWORD not in repr(settings.alert_delivery)
 
 
+def _cli_ok(*args: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "orchestration.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_a_dlt_template_problem_raises_one_alert_told_once_until_a_clean_campaign(
         tmp_path: Path, hook, smtp_server) -> None:
     """Seed 004: "Monitor failed statuses -- set up alerts for elevated failure rates, which
@@ -267,7 +277,7 @@ def test_a_dlt_template_problem_raises_one_alert_told_once_until_a_clean_campaig
             ALERT_SMTP_USERNAME="alerts", ALERT_SMTP_PASSWORD=PASSWORD,
             ALERT_SMTP_FROM="alerts@example.com", ALERT_EMAIL_TO="ops@example.com",
             ALERT_SMTP_CA_FILE=str(cert))
-        run_pipeline(settings, log_level="WARNING")
+        troubled_run = run_pipeline(settings, log_level="WARNING")
         [fired] = dlt_posts()
         assert fired["state"] == "fired" and fired["campaign_id"] == plans[1].campaign_id
         assert fired["measured"] >= 0.18 and fired["threshold"] == 0.05
@@ -281,9 +291,25 @@ def test_a_dlt_template_problem_raises_one_alert_told_once_until_a_clean_campaig
         [open_alert] = [r for r in read_alerts(settings.published_path, open_only=True)
                         if r[0] == "dlt_rejection_spike"]
         assert open_alert[1] == "error" and open_alert[-1] is None
+        # The overview the run wrote opens with it; the campaign's report shows it.
+        overview = (settings.reports_dir / "overview.html").read_text()
+        assert overview.index('id="alerts"') < overview.index('id="trend"')
+        assert "dlt_rejection_spike" in overview and "approved template" in overview
+        campaign_html = tmp_path / "troubled.html"
+        _cli_ok("report", "--campaign", plans[1].campaign_id, "--published",
+                str(settings.published_path), "--out", str(campaign_html))
+        assert "dlt_rejection_spike" in campaign_html.read_text()
 
         sandbox.clock.set(clean_ended)
-        run_pipeline(settings, log_level="WARNING")
+        clean_run = run_pipeline(settings, log_level="WARNING")
+
+    def dlt_check(result) -> tuple[bool, str]:  # the rule's Dagster asset check
+        [check] = [c for c in result.get_asset_check_evaluations()
+                   if c.check_name == "dlt_rejection_spike"]
+        return check.passed, check.severity.value
+
+    assert dlt_check(troubled_run) == (False, "ERROR")  # the run itself stays successful
+    assert dlt_check(clean_run)[0] is True
     assert [p["state"] for p in dlt_posts()] == ["fired", "resolved"]
     assert len(dlt_mails()) == 2 and "Resolved" in dlt_mails()[1]
     assert not [r for r in read_alerts(settings.published_path, open_only=True)
@@ -291,15 +317,12 @@ def test_a_dlt_template_problem_raises_one_alert_told_once_until_a_clean_campaig
     [resolved] = [r for r in read_alerts(settings.published_path)
                   if r[0] == "dlt_rejection_spike"]
     assert resolved[-1] is not None  # resolved_at
-    # ... and as a person asks for it.
-    import subprocess
-    import sys
-    shown = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "alerts", "--published",
-         str(settings.published_path)], capture_output=True, text=True, timeout=120)
-    assert shown.returncode == 0, shown.stderr
-    line = next(x for x in shown.stdout.splitlines() if x.startswith("dlt_rejection_spike"))
+    # ... and as a person asks for it; the overview has no open one left.
+    shown = _cli_ok("alerts", "--published", str(settings.published_path))
+    line = next(x for x in shown.splitlines() if x.startswith("dlt_rejection_spike"))
     assert plans[1].campaign_id in line and "5%" in line and "error" in line
+    overview = (settings.reports_dir / "overview.html").read_text()
+    assert "Open alerts (" in overview and "dlt_rejection_spike" not in overview
 
 
 def test_a_notification_that_cannot_be_sent_waits_for_the_next_run(tmp_path: Path,

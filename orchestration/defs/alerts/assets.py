@@ -2,12 +2,20 @@
 refresh), their state kept, and people told of each change (orchestration/lib/alerts)."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_models
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
-from orchestration.lib.alerts.engine import apply, configured_channels, deliver, evaluate
+from orchestration.lib.alerts.engine import (
+    STATE_DDL,
+    apply,
+    configured_channels,
+    deliver,
+    evaluate,
+)
+from orchestration.lib.rules import alert_thresholds
 
 ALERTS_KEY = dg.AssetKey(["marts", "alerts"])
 
@@ -52,3 +60,36 @@ def alerts(context: dg.AssetExecutionContext,
         "notifications_sent": sum(o.sent for o in outcomes),
         "notifications_waiting": waiting,
     })
+
+
+# One Dagster asset check per alert rule, on the channel's performance mart: failed while the
+# rule's alert is open, at its severity (a warning keeps the run green).
+PERFORMANCE_MARTS = {"sms": dg.AssetKey(["marts", "sms_campaign_performance"]),
+                     "voice": dg.AssetKey(["marts", "voice_campaign_performance"])}
+RULES = {row.alert_rule: row.channel for row in alert_thresholds()}
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec(rule, asset=PERFORMANCE_MARTS[channel], additional_deps=[ALERTS_KEY],
+                             description=f"The alert rule {rule} (seed health_thresholds) is "
+                             "not raised for the channel's latest campaign.")
+           for rule, channel in RULES.items()],
+    pool=WRITER_POOL,
+)
+def alert_rule_checks(context: dg.AssetCheckExecutionContext,
+                      warehouse: dg.ResourceParam[Warehouse]) -> Iterator[dg.AssetCheckResult]:
+    with warehouse.connect() as con:
+        con.execute(STATE_DDL)  # a check run on its own, before any alert was judged
+        open_alerts = {rule: rest for rule, *rest in con.execute(
+            "SELECT rule, severity, campaign_id, measured_value, threshold, message "
+            "FROM marts.alerts WHERE resolved_at IS NULL").fetchall()}
+    for rule, channel in RULES.items():
+        found = open_alerts.get(rule)
+        metadata = {} if found is None else {
+            "campaign_id": found[1], "measured_value": found[2], "threshold": found[3],
+            "message": found[4]}
+        yield dg.AssetCheckResult(
+            asset_key=PERFORMANCE_MARTS[channel], check_name=rule, passed=found is None,
+            severity=dg.AssetCheckSeverity.ERROR if found and found[0] == "error"
+            else dg.AssetCheckSeverity.WARN,
+            metadata=metadata)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from orchestration.lib.reports.alerts import load_alerts
 from orchestration.lib.warehouse import sql_string
 
 # Timeline bucket widths, seconds: the smallest that keeps a campaign within TIMELINE_BUCKETS.
@@ -56,6 +57,7 @@ class CampaignData:
     latency_bins: list[int] = field(default_factory=list)
     latency_p50: float | None = None
     latency_p90: float | None = None
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # marts.alerts naming it
 
     @property
     def channel(self) -> str:
@@ -101,6 +103,8 @@ def load_campaigns(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str],
             WHERE campaign_id IN {ids} AND attempt_number IS NOT NULL
             ORDER BY campaign_id, attempt_number"""):
         reports[row["campaign_id"]].retry.append(row)
+    for row in load_alerts(con, open_only=False, campaign_ids=list(reports)):
+        reports[row["campaign_id"]].alerts.append(row)
     sms = [cid for cid, r in reports.items() if r.channel == "sms"]
     voice = [cid for cid, r in reports.items() if r.channel == "voice"]
     _load_timelines(con, reports, sms, voice, zone)

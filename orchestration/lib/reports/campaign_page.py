@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from orchestration.lib.ids import check_id
 from orchestration.lib.reports import page, svg
+from orchestration.lib.reports.alerts import campaign_section
 from orchestration.lib.reports.campaign_data import (
     SMS_LATENCY_BINS,
     VOICE_DURATION_BINS,
@@ -49,6 +50,7 @@ def render_campaign(report: CampaignData, ctx: ReportContext) -> str:
         f'<p class="sub">{kind} campaign report · {escape(report.campaign_id)}</p>',
         page.summary(_summary_fields(report, ctx)),
         _verdict_box(verdict),
+        campaign_section(report.alerts, ctx.zone),
         _pending_note(report, ctx),
         page.section("Key metrics", _cards(report) + _checks_table(verdict),
                      section_id="metrics"),

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from orchestration.lib.reports.alerts import load_alerts
 from orchestration.lib.reports.campaign_data import CampaignData, dict_rows, id_list
 from orchestration.lib.warehouse import sql_string
 
@@ -22,6 +23,7 @@ class OverviewData:
     hours: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by channel
     errors: list[dict[str, Any]] = field(default_factory=list)
     retry: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # the open ones, all campaigns
 
 
 def load_overview(con: duckdb.DuckDBPyConnection, zone: ZoneInfo, start: dt.date | None,
@@ -40,7 +42,8 @@ def load_overview(con: duckdb.DuckDBPyConnection, zone: ZoneInfo, start: dt.date
         con, f"SELECT * FROM marts.{table}_campaign_performance WHERE campaign_id IN {in_ids}")}
     campaigns = [CampaignData(meta=m, performance=performance.get(m["campaign_id"], {}))
                  for m in metas]
-    data = OverviewData(start=start, end=end, campaigns=campaigns)
+    data = OverviewData(start=start, end=end, campaigns=campaigns,
+                        alerts=load_alerts(con, open_only=True))
     if not ids:
         return data
     by_id = {c.campaign_id: c for c in campaigns}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from orchestration.lib.reports import page, svg
+from orchestration.lib.reports import alerts, page, svg
 from orchestration.lib.reports.campaign_page import (
     BLUE,
     DARK_BLUE,
@@ -33,6 +33,7 @@ def render_overview(data: OverviewData, ctx: ReportContext, *, linked: set[str])
         "<h1>Campaign overview</h1>",
         f'<p class="sub">{escape(span[0].upper() + span[1:])} · data as of '
         f"{escape(local_time(ctx.published_at, ctx.zone))}</p>",
+        alerts.overview_section(data.alerts, ctx.zone),
         _totals(data),
         page.section("Delivery-rate trend", _trend(data), section_id="trend"),
         page.section("Time of day", _time_of_day(data, ctx), section_id="time-of-day"),

@@ -1,0 +1,61 @@
+"""Alerts in the reports: the overview opens with the open ones, a campaign report shows its
+own (marts.alerts, README "Alerts")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from orchestration.lib.reports import page
+from orchestration.lib.reports.format import local_time
+
+
+def load_alerts(con: duckdb.DuckDBPyConnection, *, open_only: bool,
+                campaign_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Alerts from the published copy, open ones first (none from a copy made before alerts
+    existed)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+                         "AND table_name = 'alerts'").fetchone()[0]
+    if not exists:
+        return []
+    where = ["resolved_at IS NULL"] if open_only else []
+    if campaign_ids:
+        where.append("list_contains(?, campaign_id)")
+    cursor = con.execute(f"""
+        SELECT * FROM marts.alerts WHERE {' AND '.join(where) or 'true'}
+        ORDER BY resolved_at IS NOT NULL, severity = 'warn', last_seen DESC, rule""",
+                         [list(campaign_ids)] if campaign_ids else [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def alerts_table(alerts: list[dict[str, Any]], zone: ZoneInfo, *, with_campaign: bool) -> str:
+    headers = ["Alert", "Severity", *(["Campaign"] if with_campaign else []), "Finding",
+               "What to do", "Since", "State"]
+    rows = []
+    for alert in alerts:
+        state = ("open" if alert["resolved_at"] is None
+                 else f"resolved {local_time(alert['resolved_at'], zone)}")
+        campaign = [(alert["campaign_name"] or alert["campaign_id"] or "", None)]
+        rows.append([(alert["rule"], None), (alert["severity"], None),
+                     *(campaign if with_campaign else []), (alert["message"], None),
+                     (alert["advice"], None), (local_time(alert["first_seen"], zone), None),
+                     (state, None)])
+    return page.table(headers, rows, numeric=[False] * len(headers), table_id="alerts-table")
+
+
+def overview_section(alerts: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    content = (alerts_table(alerts, zone, with_campaign=True) if alerts else
+               '<p class="note">No open alerts: every rule is within its threshold for the '
+               "latest campaigns.</p>")
+    return page.section(f"Open alerts ({len(alerts)})", content, section_id="alerts")
+
+
+def campaign_section(alerts: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    if not alerts:
+        return ""
+    return page.section("Alerts", alerts_table(alerts, zone, with_campaign=False),
+                        section_id="alerts")
