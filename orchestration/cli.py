@@ -49,7 +49,7 @@ from orchestration.lib.readers import (
     write_xlsx,
 )
 from orchestration.lib.reports import write_campaign_report, write_overview
-from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
+from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS, alert_thresholds
 from orchestration.lib.run_lock import holder_if_busy
 from orchestration.lib.settings import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
@@ -279,9 +279,15 @@ def _run(settings: Settings, ingest_config: dict | None, *, verbose: bool) -> No
                                   log_level="DEBUG" if verbose else "INFO")
     print(f"\nPublished a read-only copy for BI tools and queries: {settings.published_path}\n")
     print(kpi_summary(settings.published_path))
+    # Alert rules are checks too, but about campaigns, not data quality: counted apart.
+    rules = {row.alert_rule for row in alert_thresholds()}
+    evaluations = result.get_asset_check_evaluations()
     failed = [f"{e.asset_key.to_user_string()} {e.check_name} ({e.severity.value.lower()})"
-              for e in result.get_asset_check_evaluations() if not e.passed]
+              for e in evaluations if not e.passed and e.check_name not in rules]
     print("\n" + quality_summary(settings.published_path, result.run_id, failed))
+    raised = sorted({e.check_name for e in evaluations if not e.passed and e.check_name in rules})
+    print(f"  open alerts: {', '.join(raised) if raised else 'none'}"
+          + (" (campaign-analytics alerts --open)" if raised else ""))
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from orchestration.defs.alerts.pipeline import pipeline_findings
 from orchestration.defs.dbt.assets import warehouse_models
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.alerts.engine import (
@@ -33,7 +34,7 @@ def alerts(context: dg.AssetExecutionContext,
            warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     now = dt.datetime.now(dt.UTC)
     with warehouse.connect() as con:
-        findings = evaluate(con)
+        findings = evaluate(con) + pipeline_findings(con, now)
         con.begin()
         delivery = warehouse.settings.alert_delivery
         # Queued for the channels set now: with none, alerts are kept in the warehouse only.

@@ -61,12 +61,12 @@ class Finding:
     """A rule whose condition holds now."""
 
     rule: str
-    channel: str
+    channel: str  # sms, voice, or pipeline
     severity: str
-    campaign_id: str
+    campaign_id: str | None
     campaign_name: str | None
-    measured: float
-    threshold: float
+    measured: float | None
+    threshold: float | None
     message: str
     advice: str
 

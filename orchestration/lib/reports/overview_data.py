@@ -42,8 +42,11 @@ def load_overview(con: duckdb.DuckDBPyConnection, zone: ZoneInfo, start: dt.date
         con, f"SELECT * FROM marts.{table}_campaign_performance WHERE campaign_id IN {in_ids}")}
     campaigns = [CampaignData(meta=m, performance=performance.get(m["campaign_id"], {}))
                  for m in metas]
-    data = OverviewData(start=start, end=end, campaigns=campaigns,
-                        alerts=load_alerts(con, open_only=True))
+    # The open alerts about these campaigns, and the pipeline's own (no campaign).
+    chosen = set(ids)
+    data = OverviewData(start=start, end=end, campaigns=campaigns, alerts=[
+        a for a in load_alerts(con, open_only=True)
+        if a["campaign_id"] is None or a["campaign_id"] in chosen])
     if not ids:
         return data
     by_id = {c.campaign_id: c for c in campaigns}
