@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from orchestration.lib.alerts.notify import Alert, notify, send_email, send_webhook
+from orchestration.lib.alerts.notify import Alert, send_email, send_webhook
 from orchestration.lib.settings import AlertDelivery, ConfigError, Secret, load_settings
 
 ALERT = Alert(rule="dlt_rejection_spike", severity="error", state="fired",
@@ -92,7 +92,7 @@ def test_an_unreachable_webhook_fails_cleanly_and_never_names_its_url(caplog) ->
     port = _free_port()  # nothing listens there
     delivery = AlertDelivery(webhook_url=Secret(f"http://127.0.0.1:{port}/hook/s3cr3t"))
     with caplog.at_level(logging.WARNING):
-        [outcome] = notify(delivery, ALERT, **NO_WAIT)
+        outcome = send_webhook(delivery, ALERT, **NO_WAIT)
     assert (outcome.channel, outcome.sent, outcome.attempts) == ("webhook", False, 4)
     assert outcome.error == "ConnectError"
     assert "not sent to the webhook after 4 attempt(s)" in caplog.text

@@ -143,27 +143,26 @@ ALERT_COLUMNS = ["rule", "severity", "campaign", "measured", "threshold", "messa
 
 def read_alerts(path: Path, *, open_only: bool = False, since: dt.datetime | None = None
                 ) -> list[tuple[Any, ...]]:
-    """The published alerts, newest first: open ones only, or those seen since `since`."""
+    """The published alerts, open ones first: only the open ones, or those seen since `since`."""
+    from orchestration.lib.reports.alerts import load_alerts  # reports imports this module
+
+    def when(moment: dt.datetime | None) -> str | None:
+        return None if moment is None else f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}"
+
+    def share(value: float | None) -> str | None:
+        return None if value is None else f"{value:.1%}"
+
     con = open_published(path)
     try:
-        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
-                             "AND table_name = 'alerts'").fetchone()[0]
-        if not exists:
-            return []  # published before alerts existed: none yet
-        return con.execute("""
-            SELECT rule, severity, coalesce(campaign_name || ' (' || campaign_id || ')',
-                                             campaign_id),
-                   printf('%.1f%%', measured_value * 100), printf('%g%%', threshold * 100),
-                   message, strftime(first_seen AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M'),
-                   strftime(last_seen AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M'),
-                   strftime(resolved_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M')
-            FROM marts.alerts
-            WHERE (NOT $open OR resolved_at IS NULL)
-              AND ($since IS NULL OR last_seen >= $since)
-            ORDER BY resolved_at IS NOT NULL, last_seen DESC, rule""",
-            {"open": open_only, "since": since}).fetchall()
+        alerts = load_alerts(con, open_only=open_only)
     finally:
         con.close()
+    return [(a["rule"], a["severity"],
+             f"{a['campaign_name']} ({a['campaign_id']})" if a["campaign_name"]
+             else a["campaign_id"], share(a["measured_value"]),
+             None if a["threshold"] is None else f"{a['threshold']:.0%}", a["message"],
+             when(a["first_seen"]), when(a["last_seen"]), when(a["resolved_at"]))
+            for a in alerts if since is None or a["last_seen"] >= since]
 
 
 def _cell(value: Any, group_digits: bool = True) -> str:

@@ -155,13 +155,3 @@ def send_email(delivery: AlertDelivery, alert: Alert, *, attempts: int = 3,
             sleep(_backoff(attempt - 1, base_delay))
     log.warning("alert %s not emailed after %d attempt(s): %s", alert.rule, attempt, error)
     return Delivery("email", False, attempt, error)
-
-
-def notify(delivery: AlertDelivery, alert: Alert, **options: Any) -> list[Delivery]:
-    """Send `alert` on every configured channel; never raises for a channel that fails."""
-    outcomes = []
-    if delivery.webhook_url:
-        outcomes.append(send_webhook(delivery, alert, **options))
-    if delivery.smtp_host:
-        outcomes.append(send_email(delivery, alert, **options))
-    return outcomes
