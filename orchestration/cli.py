@@ -30,6 +30,7 @@ from typing import NoReturn
 
 import duckdb
 
+from orchestration.lib.alerts.run_failure import record_run_failure
 from orchestration.lib.callbacks.landing import waiting_segments
 from orchestration.lib.callbacks.payloads import ENDPOINTS
 from orchestration.lib.callbacks.receiver import ReceiverThread, bind, create_app, serve
@@ -161,6 +162,10 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--dlt-problem", type=_indexes, default=(), metavar="N[,N...]",
                         help="SMS campaigns (0 = the oldest) whose DLT template is rejected "
                         "for 20%% of messages: a case for the alerts")
+    faults.add_argument("--sms-outage", type=_instant, default=None, metavar="ISO",
+                        help="an operator outage from this instant for an hour: SMS messages "
+                        "submitted in it fail at the operator, half of them (a case for the "
+                        "drop alert)")
     faults.add_argument("--broken-pages", type=_share, default=0.0, metavar="SHARE",
                         help="share of detail pages answered 200 without the envelope")
 
@@ -172,7 +177,7 @@ def sandbox_from_args(args: argparse.Namespace, *, port: int) -> SandboxServer:
         seed=args.seed, voice_campaigns=args.voice_campaigns, sms_campaigns=args.sms_campaigns,
         voice_contacts=args.voice_contacts, sms_messages=args.sms_messages, start=args.start,
         end=args.end, malformed_share=args.malformed, extra_keys_share=args.extra_keys,
-        dlt_problem_campaigns=args.dlt_problem,
+        dlt_problem_campaigns=args.dlt_problem, sms_outage_start=args.sms_outage,
     )
     faults = Faults(
         rate_429=args.rate_429, rate_5xx=args.rate_5xx, retry_after_seconds=args.retry_after,
@@ -267,7 +272,13 @@ def _refresh(settings: Settings, *, verbose: bool) -> int:
 def _run(settings: Settings, ingest_config: dict | None, *, verbose: bool) -> None:
     with exclusive_run(settings):
         print(f"Checking the API at {settings.base_url} ...")
-        campaigns = preflight(settings)
+        try:
+            campaigns = preflight(settings)
+        except PipelineError as error:  # a scheduled run that cannot start: people are told
+            from orchestration.defs.operations.jobs import DAILY_JOB
+
+            record_run_failure(settings, DAILY_JOB, None, str(error))
+            raise
         print(f"  {len(campaigns.voice)} voice and {len(campaigns.sms)} SMS campaigns listed.")
         print(f"Running ingest -> dbt build -> publish into {settings.warehouse_path} "
               f"(progress below{'' if verbose else '; dbt per model with -v'}) ...", flush=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.alerts.sensors import run_failure_alert_sensor
 from orchestration.defs.operations.jobs import daily_schedule, refresh_schedule
 from orchestration.defs.resources import resources_for
 from orchestration.lib.settings import Settings, load_settings
@@ -20,7 +21,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=HERE),
         dg.Definitions(resources=resources_for(settings),
-                       schedules=[daily_schedule(settings), refresh_schedule(settings)]),
+                       schedules=[daily_schedule(settings), refresh_schedule(settings)],
+                       sensors=[run_failure_alert_sensor(settings)]),
     )
 
 

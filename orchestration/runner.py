@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
+from orchestration.lib.alerts.run_failure import record_run_failure
 from orchestration.lib.exotel import (
     AuthenticationError,
     ExotelClient,
@@ -103,8 +104,11 @@ def run_pipeline(
     if not result.success:
         published = any(event.asset_key == PUBLISHED_MARTS
                         for event in result.get_asset_materialization_events())
+        cause = failure_cause(result.all_events)
+        # A failed run never reaches its alerts step: people are told from here.
+        record_run_failure(settings, job.name, result.run_id, cause)
         raise PipelineError(
-            f"the run failed: {failure_cause(result)}. "
+            f"the run failed: {cause}. "
             + ("The published copy was updated before the failure."
                if published else "Nothing new was published.")
         )
@@ -115,10 +119,10 @@ PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def failure_cause(result: dg.ExecuteInProcessResult) -> str:
-    """The first failure of a run as the thing to fix, not the op that raised it: the lock
-    holder, the cast that failed, the dbt node and its error."""
-    for event in result.all_events:
+def failure_cause(events: Iterable[dg.DagsterEvent]) -> str:
+    """The first failure among a run's events as the thing to fix, not the op that raised
+    it: the lock holder, the cast that failed, the dbt node and its error."""
+    for event in events:
         error = _error_of(event)
         if error is None:
             continue

@@ -17,7 +17,7 @@ SEEDS_YML = ROOT / "dbt_project/seeds/_seeds.yml"
 # here follows, in name order.
 READING_ORDER = ["fct_sms_messages", "fct_call_attempts", "dim_campaigns",
                  "voice_campaign_performance", "sms_campaign_performance", "delivery_rate_trends",
-                 "time_of_day", "retry_effectiveness", "error_distribution", "failed_recipients",
+                 "time_of_day", "hourly_success_rates", "retry_effectiveness", "error_distribution", "failed_recipients",
                  "voice_contacts", "sms_recipients", "sms_status_history",
                  "call_status_history"]
 

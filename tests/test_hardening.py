@@ -503,7 +503,7 @@ def test_a_run_started_from_dagster_waits_for_the_lock_too(tmp_path) -> None:
             result = dg.materialize(INGEST_ASSETS, resources=resources_for(settings),
                                     run_config=ingest_config(), raise_on_error=False)
     assert not result.success
-    assert "holds WAREHOUSE_PATH" in failure_cause(result)
+    assert "holds WAREHOUSE_PATH" in failure_cause(result.all_events)
     assert not settings.warehouse_path.exists()  # nothing was written
 
 
@@ -568,7 +568,7 @@ def test_a_failed_run_names_the_dbt_model_and_its_error(tmp_path) -> None:
     con.close()
     result = dg.materialize([warehouse_models], resources=resources_for(settings),
                             raise_on_error=False)
-    cause = failure_cause(result)
+    cause = failure_cause(result.all_events)
     # The first staging model dbt reached (which one depends on dbt's thread scheduling).
     assert cause.startswith("warehouse_models: dbt: ") and re.search(r"stg_\w+__", cause), cause
     assert "The dbt CLI process with command" not in cause

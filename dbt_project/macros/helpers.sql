@@ -4,14 +4,13 @@
          else ({{ numerator }})::double / ({{ denominator }}) end
 {%- endmacro %}
 
-{#- The account's time zone (ACCOUNT_TIMEZONE, passed with --vars) for local dates and hours. -#}
 {#- The statuses of a message still waiting on its outcome (var sms_pending_statuses), as a SQL
     list. -#}
 {% macro sms_pending_statuses() -%}
     ('{{ var("sms_pending_statuses") | join("', '") }}')
 {%- endmacro %}
 
-
+{#- The account's time zone (ACCOUNT_TIMEZONE, passed with --vars) for local dates and hours. -#}
 {% macro account_timezone() -%}
     '{{ var("account_timezone") }}'
 {%- endmacro %}

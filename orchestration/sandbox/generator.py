@@ -101,6 +101,11 @@ class AccountConfig:
     # messages (DLT_TEMPLATE_MISMATCH): a configuration problem to alert on.
     dlt_problem_campaigns: tuple[int, ...] = ()
     dlt_problem_share: float = 0.20
+    # An operator outage (the drop detector's case): SMS messages submitted from this instant
+    # for `sms_outage_hours` fail at the operator (FAILED_OPERATOR) at this share.
+    sms_outage_start: dt.datetime | None = None
+    sms_outage_hours: float = 1.0
+    sms_outage_share: float = 0.5
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -109,7 +114,9 @@ class AccountConfig:
                                   ("sms_messages", self.sms_messages)):
             if not 1 <= low <= high:
                 raise ValueError(f"{name} must be (min, max) with 1 <= min <= max")
-        for name in ("malformed_share", "extra_keys_share"):
+        if self.sms_outage_start is not None and self.sms_outage_start.tzinfo is None:
+            raise ValueError("sms_outage_start must carry a time zone")
+        for name in ("malformed_share", "extra_keys_share", "sms_outage_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
 
@@ -371,6 +378,8 @@ def generate_sms(plan: CampaignPlan, config: AccountConfig) -> SmsDetails:
         probs[SMS_DLT_TEMPLATE] = config.dlt_problem_share
     probs[SMS_DELIVERED] = 1.0 - probs.sum()
     outcome = rng.choice(len(SMS_OUTCOMES), size=n, p=probs).astype(np.int8)
+    if config.sms_outage_start is not None:
+        _operator_outage(config, plan, submit, outcome)
 
     # Receipt delays: seconds when the handset is on (slower at evening peak, seed 000's
     # time-of-day table), hours for the few whose handset is off, 72 h for expiries.
@@ -389,6 +398,20 @@ def generate_sms(plan: CampaignPlan, config: AccountConfig) -> SmsDetails:
     parts += (rng.random(n) < 0.05).astype(np.int8)  # substitutions that overflow a part
     malformed, extra = _faults(config, plan, n)
     return SmsDetails(plan, recipients, submit, submit + delay, outcome, parts, malformed, extra)
+
+
+def _operator_outage(config: AccountConfig, plan: CampaignPlan, submit: np.ndarray,
+                     outcome: np.ndarray) -> None:
+    """Messages submitted during the outage fail at the operator, at its share (a stream of
+    their own, so every other draw stays as it was). A rejection happens before the operator
+    and stays."""
+    start = to_epoch(config.sms_outage_start)
+    during = (submit >= start) & (submit < start + int(config.sms_outage_hours * 3600))
+    if not during.any():
+        return
+    rng = np.random.default_rng([config.seed, 4, plan.index])
+    hit = during & (rng.random(outcome.size) < config.sms_outage_share)
+    outcome[hit & ~np.isin(outcome, list(SMS_REJECTED_OUTCOMES))] = SMS_FAIL_OPERATOR
 
 
 def generate_calls(plan: CampaignPlan, config: AccountConfig) -> CallDetails:

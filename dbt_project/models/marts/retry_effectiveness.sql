@@ -1,12 +1,17 @@
 -- One row per voice campaign and attempt number: does each retry still pay? (seed 001) A retry
--- whose connect rate is below the rule retry_min_connect_rate gets advice written against the
--- campaign's own retry settings.
+-- whose connect rate is below the thresholds file's voice_retry_connect_rate_low row (seed
+-- health_thresholds, 10%) gets advice written against the campaign's own retry settings.
 with attempts as (
     select * from {{ ref('int_voice_retry_attempts') }}
 ),
 
 campaigns as (
     select * from {{ ref('stg_exotel__voice_campaigns') }}
+),
+
+rule as (
+    select threshold as min_connect_rate from {{ ref('health_thresholds') }}
+    where alert_rule = 'voice_retry_connect_rate_low'
 ),
 
 cumulative as (
@@ -24,9 +29,11 @@ rated as (
         cumulative.*,
         {{ safe_divide('contacts_connected', 'contacts_attempted') }} as connect_rate,
         campaigns.number_of_retries,
-        campaigns.retry_interval_mins
+        campaigns.retry_interval_mins,
+        rule.min_connect_rate
     from cumulative
     left join campaigns on cumulative.campaign_id = campaigns.campaign_id
+    cross join rule
 )
 
 select
@@ -39,15 +46,15 @@ select
     campaign_contacts,
     {{ safe_divide('cumulative_contacts_connected', 'campaign_contacts') }}
         as cumulative_connect_rate,
-    coalesce(connect_rate >= {{ var('retry_min_connect_rate') }}, false) as is_cost_effective,
+    coalesce(connect_rate >= min_connect_rate, false) as is_cost_effective,
     case
         when attempt_number > 1 and not coalesce(
-            connect_rate >= {{ var('retry_min_connect_rate') }}, false
+            connect_rate >= min_connect_rate, false
         )
             then 'Retry ' || (attempt_number - 1) || ' connected '
             || printf('%.1f', coalesce(connect_rate, 0) * 100)
             || '% of the contacts it called, below '
-            || printf('%g', {{ var('retry_min_connect_rate') }} * 100)
+            || printf('%g', min_connect_rate * 100)
             || '%: reduce number_of_retries from '
             || coalesce(number_of_retries::varchar, '?') || ' to ' || (attempt_number - 2)
             || ', or increase interval_mins from '

@@ -11,6 +11,16 @@ replies as (
     select * from {{ ref('int_sms_campaign_replies') }}
 ),
 
+-- The drop detector: the campaign's worst hour against the account's usual rate at that hour.
+hour_drops as (
+    select
+        campaign_id,
+        max(relative_drop) as delivery_rate_hour_drop
+    from {{ ref('hourly_success_rates') }}
+    where channel = 'sms'
+    group by campaign_id
+),
+
 rates as (
     select
         campaigns.campaign_id,
@@ -58,10 +68,12 @@ rates as (
         campaigns.reported_delivered,
         campaigns.reported_failed,
         campaigns.reported_pending,
-        campaigns.reported_rejected
+        campaigns.reported_rejected,
+        hour_drops.delivery_rate_hour_drop
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
     left join replies on campaigns.campaign_id = replies.campaign_id
+    left join hour_drops on campaigns.campaign_id = hour_drops.campaign_id
 ),
 
 health as (

@@ -7,6 +7,28 @@ campaigns as (
     select * from {{ ref('stg_exotel__voice_campaigns') }}
 ),
 
+-- The drop detector: the campaign's worst hour of first attempts against the account's usual
+-- connect rate at that hour.
+hour_drops as (
+    select
+        campaign_id,
+        max(relative_drop) as connect_rate_hour_drop
+    from {{ ref('hourly_success_rates') }}
+    where channel = 'voice'
+    group by campaign_id
+),
+
+-- Seed 001: a retry attempt connecting below 10% may not be worth its cost. The weakest retry
+-- that called enough contacts to judge.
+retries as (
+    select
+        campaign_id,
+        min(connect_rate) as weakest_retry_connect_rate
+    from {{ ref('retry_effectiveness') }}
+    where attempt_number > 1 and contacts_attempted >= {{ var('alert_min_volume') }}
+    group by campaign_id
+),
+
 rates as (
     select
         campaigns.campaign_id,
@@ -51,9 +73,13 @@ rates as (
             and counts.contacts_connected = campaigns.reported_completed
             and counts.contacts_failed = campaigns.reported_failed,
             false
-        ) as is_reconciled
+        ) as is_reconciled,
+        hour_drops.connect_rate_hour_drop,
+        retries.weakest_retry_connect_rate
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
+    left join hour_drops on campaigns.campaign_id = hour_drops.campaign_id
+    left join retries on campaigns.campaign_id = retries.campaign_id
 ),
 
 health as (

@@ -16,6 +16,7 @@ from orchestration.lib.alerts.engine import (
     deliver,
     evaluate,
 )
+from orchestration.lib.alerts.run_failure import is_run_failed
 from orchestration.lib.rules import alert_thresholds
 
 ALERTS_KEY = dg.AssetKey(["marts", "alerts"])
@@ -38,7 +39,10 @@ def alerts(context: dg.AssetExecutionContext,
         con.begin()
         delivery = warehouse.settings.alert_delivery
         # Queued for the channels set now: with none, alerts are kept in the warehouse only.
-        changes = apply(con, findings, now, configured_channels(delivery))
+        # run_failed is not judged here: the run can still fail after this step (publish
+        # resolves it).
+        changes = apply(con, findings, now, configured_channels(delivery),
+                        judged=lambda rule: not is_run_failed(rule))
         con.commit()
         # After the commit: a notification that cannot be sent stays queued, the state stands.
         outcomes = deliver(con, delivery, now)

@@ -1,10 +1,14 @@
 """The published read-only copy of the marts (why a file swap: orchestration/lib/publish.py)."""
 
+import datetime as dt
+
 import dagster as dg
 
 from orchestration.defs.alerts.assets import ALERTS_KEY  # published with the marts it judges
 from orchestration.defs.dbt.assets import warehouse_models
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
+from orchestration.lib.alerts.engine import deliver
+from orchestration.lib.alerts.run_failure import end_run_failure, reopen_run_failure
 from orchestration.lib.publish import publish
 from orchestration.lib.reports import write_finalized_reports
 
@@ -24,10 +28,25 @@ def published_marts(
     context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
 ) -> dg.MaterializeResult:
     settings = warehouse.settings
-    result = publish(settings.warehouse_path, settings.published_path,
-                     phone_numbers=settings.publish_phone_numbers, run_id=context.run.run_id,
-                     account_timezone=settings.account_timezone,
-                     finalization_hours=settings.dlr_finalization_hours)
+    now = dt.datetime.now(dt.UTC)
+    # A run that publishes ends a failure before it (run_failed): resolved in the copy it
+    # publishes, told once the copy is out, reopened if publishing fails.
+    with warehouse.connect() as con:
+        ended = end_run_failure(con, settings.alert_delivery, now)
+    try:
+        result = publish(settings.warehouse_path, settings.published_path,
+                         phone_numbers=settings.publish_phone_numbers,
+                         run_id=context.run.run_id, account_timezone=settings.account_timezone,
+                         finalization_hours=settings.dlr_finalization_hours)
+    except BaseException:
+        if ended:
+            with warehouse.connect() as con:
+                reopen_run_failure(con, now)
+        raise
+    if ended:
+        context.log.info("alert run_failed resolved: this run published")
+        with warehouse.connect() as con:
+            deliver(con, settings.alert_delivery, now)
     context.log.info("published %d tables to %s", len(result.tables), result.path)
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(result.path.resolve())),

@@ -13,7 +13,8 @@ campaign is clean, the alert resolves. A smaller campaign is too small to judge.
 **State, not spam** (`marts.alerts`): an alert fires once when its condition starts (a row
 with `first_seen`), is updated while it holds (`last_seen`, the latest figure and campaign), and
 resolves when it clears (`resolved_at`); a resolved alert can fire again (a new row). People are
-told when an alert fires and when it resolves, never while it merely holds.
+told when an alert fires, when a warning becomes an error, and when it resolves; never while it
+merely holds.
 
 **Delivery never fails a run**: each notification is queued in `alerting.notifications`, one
 row per channel, and sent; one that could not be sent stays queued with its reason and is tried
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -76,6 +77,20 @@ def _words(check: HealthThreshold, value: float) -> str:
     return f"{check.label} {value:.1%} is {way} {check.threshold:.0%}"
 
 
+def _hour_drop_words(con: duckdb.DuckDBPyConnection, channel: str, campaign_id: str,
+                     check: HealthThreshold) -> str:
+    """The drop detector's finding in words: which hour, its rate and the usual one."""
+    hour, rate, baseline, drop = con.execute(
+        "SELECT hour_started_at_local, success_rate, baseline_rate, relative_drop "
+        "FROM marts.hourly_success_rates WHERE channel = ? AND campaign_id = ? "
+        "AND relative_drop IS NOT NULL ORDER BY relative_drop DESC LIMIT 1",
+        [channel, campaign_id]).fetchone()
+    what = "Delivery rate" if channel == "sms" else "First-attempt connect rate"
+    return (f"{what} {rate:.1%} in the hour from {hour:%Y-%m-%d %H:00} (account time) is "
+            f"{drop:.0%} below the account's {baseline:.1%} at that hour over the previous "
+            f"7 days (alert at {check.threshold:.0%} below)")
+
+
 def evaluate(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     """The rules whose condition holds on each channel's latest campaign."""
     findings = []
@@ -96,8 +111,10 @@ def evaluate(con: duckdb.DuckDBPyConnection) -> list[Finding]:
                 continue
             worst = max(fired, key=lambda c: c.level == "investigate")
             value = float(measured[worst.metric])
+            words = (_hour_drop_words(con, channel, campaign_id, worst)
+                     if worst.metric.endswith("_hour_drop") else _words(worst, value))
             findings.append(Finding(rule, channel, SEVERITY[worst.level], campaign_id, name,
-                                    value, worst.threshold, _words(worst, value), worst.advice))
+                                    value, worst.threshold, words, worst.advice))
     return findings
 
 
@@ -109,9 +126,11 @@ class Changes:
 
 
 def apply(con: duckdb.DuckDBPyConnection, findings: list[Finding], now: dt.datetime,
-          channels: tuple[str, ...] = ("webhook", "email")) -> Changes:
+          channels: tuple[str, ...] = ("webhook", "email"),
+          judged: Callable[[str], bool] = lambda rule: True) -> Changes:
     """Bring `marts.alerts` up to date with `findings`; the alerts that fired or resolved,
-    each queued for the delivery `channels` configured now."""
+    each queued for the delivery `channels` configured now. An open alert absent from
+    `findings` resolves if its rule was `judged` (default: every rule)."""
     con.execute(STATE_DDL)
     open_rows = {rule: row for rule, *row in con.execute(
         "SELECT rule, severity, campaign_id, campaign_name, measured_value, threshold, message, "
@@ -120,21 +139,25 @@ def apply(con: duckdb.DuckDBPyConnection, findings: list[Finding], now: dt.datet
     for finding in findings:
         values = [finding.severity, finding.campaign_id, finding.campaign_name,
                   finding.measured, finding.threshold, finding.message, finding.advice]
+        told = Alert(finding.rule, finding.severity, "fired", finding.message, finding.advice,
+                     now, finding.campaign_id, finding.campaign_name, finding.measured,
+                     finding.threshold)
         if finding.rule in open_rows:
             holding += 1
             con.execute(
                 "UPDATE marts.alerts SET severity = ?, campaign_id = ?, campaign_name = ?, "
                 "measured_value = ?, threshold = ?, message = ?, advice = ?, last_seen = ? "
                 "WHERE rule = ? AND resolved_at IS NULL", [*values, now, finding.rule])
+            # Holding is not news, but a warning that became an error is: people are told.
+            if open_rows[finding.rule][0] == "warn" and finding.severity == "error":
+                fired.append(replace(told, state="escalated"))
             continue
         con.execute("INSERT INTO marts.alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                     [finding.rule, finding.channel, *values, now, now])
-        fired.append(Alert(finding.rule, finding.severity, "fired", finding.message,
-                           finding.advice, now, finding.campaign_id, finding.campaign_name,
-                           finding.measured, finding.threshold))
+        fired.append(told)
     still = {f.rule for f in findings}
     for rule, row in open_rows.items():
-        if rule in still:
+        if rule in still or not judged(rule):
             continue
         severity, campaign_id, name, measured, threshold, message, advice = row
         con.execute("UPDATE marts.alerts SET resolved_at = ? WHERE rule = ? AND "

@@ -36,7 +36,7 @@ class Alert:
 
     rule: str
     severity: str  # "warn" | "error"
-    state: str  # "fired" | "resolved"
+    state: str  # "fired" | "escalated" (a warning became an error) | "resolved"
     message: str  # the finding in words: "DLT rejections 20.0% are at or above 5%"
     advice: str  # the seeds' fix
     at: dt.datetime
@@ -47,7 +47,8 @@ class Alert:
 
     @property
     def headline(self) -> str:
-        what = "Resolved" if self.state == "resolved" else self.severity.upper()
+        what = {"resolved": "Resolved", "escalated": f"{self.severity.upper()}, was WARN"
+                }.get(self.state, self.severity.upper())
         where = f" in {self.campaign_name or self.campaign_id}" if self.campaign_id else ""
         return f"[{what}] {self.rule}{where}: {self.message}"
 
@@ -66,7 +67,7 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
     """A body Slack's and Teams' incoming webhooks both accept (`text`, in Markdown), with the
     alert's fields beside it for anything that reads JSON."""
     lines = [f"*{alert.headline}*"]
-    if alert.state == "fired" and alert.advice:
+    if alert.state != "resolved" and alert.advice:
         lines.append(f"What to do: {alert.advice}")
     fields = asdict(alert)
     fields["at"] = alert.at.isoformat()
@@ -86,7 +87,7 @@ def email_body(alert: Alert, sender: str, recipients: tuple[str, ...]) -> EmailM
     body = [alert.message, *figures]
     if alert.campaign_id:
         body.append(f"Campaign: {alert.campaign_name or ''} ({alert.campaign_id})".strip())
-    if alert.state == "fired" and alert.advice:
+    if alert.state != "resolved" and alert.advice:
         body += ["", f"What to do: {alert.advice}"]
     body += ["", f"Rule {alert.rule}, severity {alert.severity}, {alert.state} at "
              f"{alert.at.isoformat(timespec='seconds')}."]
