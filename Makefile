@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean dev bench bench-quick bench-callbacks bench-requests browser
+.PHONY: demo test lint install clean dev bench bench-quick bench-callbacks bench-requests bench-contacts browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,10 +48,15 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.callbacks
 	$(BIN)/python -m bench.requests
+	$(BIN)/python -m bench.contacts
 
 # API requests per run against the fewest the data allows (a load, then 7 daily runs).
 bench-requests: $(STAMP)
 	$(BIN)/python -m bench.requests
+
+# A 1-million-row contacts file through `contacts load` (time and peak memory).
+bench-contacts: $(STAMP)
+	$(BIN)/python -m bench.contacts
 
 # The callback receiver alone: throughput, time to 200, exactly-once after kill -9.
 bench-callbacks: $(STAMP)

@@ -38,6 +38,7 @@ from orchestration.lib.ids import check_id
 from orchestration.lib.readers import (
     ALERT_COLUMNS,
     ReadError,
+    audience_summary,
     export_rows,
     format_rows,
     format_table,
@@ -216,7 +217,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "CALLBACK_LANDING_DIR": str(args.warehouse_dir / "callbacks"),
             "CALLBACK_TOKEN": secrets.token_urlsafe(24),
         }, dotenv_path=None)
+        _demo_contacts(settings, server)
         _run(settings, None, verbose=args.verbose)
+        print("\n" + audience_summary(settings.published_path))
         if args.callback_hours:
             _demo_callbacks(settings, server, args.callback_hours, verbose=args.verbose)
         written = write_overview(settings.published_path)
@@ -227,6 +230,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"  campaign-analytics query --published {published} "
               "\"SELECT * FROM marts.sms_campaign_performance\"")
     return EXIT_OK
+
+
+def _demo_contacts(settings: Settings, server: SandboxServer) -> None:
+    """The sender's contact list (the sandbox writes one for its own recipients), loaded before
+    the run so its marts show metrics by list and the people can be looked up."""
+    from orchestration.defs.warehouse.resources import Warehouse
+    from orchestration.lib.audience.contacts import load_contacts
+    from orchestration.lib.audience.conversions import load_conversions
+    from orchestration.sandbox.audience import (
+        sandbox_contacts,
+        sandbox_conversions,
+        write_contacts_csv,
+        write_conversions_csv,
+    )
+
+    folder = settings.warehouse_path.parent
+    contacts = sandbox_contacts(server.config)
+    rows = write_contacts_csv(contacts, folder / "contacts.csv")
+    sales = write_conversions_csv(contacts, sandbox_conversions(server.config, contacts),
+                                  folder / "conversions.csv")
+    with exclusive_run(settings), Warehouse(settings).connect() as con:
+        loaded = load_contacts(con, folder / "contacts.csv",
+                               region=settings.contacts_default_region)
+        converted = load_conversions(con, folder / "conversions.csv",
+                                     region=settings.contacts_default_region,
+                                     timezone=settings.account_timezone)
+    print(f"Contacts: the sandbox's list {folder / 'contacts.csv'} ({rows:,} rows, its numbers "
+          "written several ways) loaded:\n  " + loaded.summary.replace("\n", "\n  "))
+    print(f"Conversions: {folder / 'conversions.csv'} ({sales:,} rows) loaded:\n  "
+          + converted.summary.replace("\n", "\n  "))
 
 
 def _demo_callbacks(settings: Settings, server: SandboxServer, hours: int, *,
@@ -435,6 +468,65 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_contacts_load(args: argparse.Namespace) -> int:
+    from orchestration.defs.warehouse.resources import Warehouse
+    from orchestration.lib.audience.contacts import load_contacts
+
+    settings = load_settings(require_credentials=False)
+    with exclusive_run(settings), Warehouse(settings).connect() as con:
+        print(f"Loading {args.file} into {settings.warehouse_path} "
+              f"(numbers without a country code read as {settings.contacts_default_region}) ...")
+        loaded = load_contacts(con, args.file, region=settings.contacts_default_region,
+                               list_name=args.list_name, as_of=args.as_of)
+    print(loaded.summary)
+    if args.no_build:
+        print("Not rebuilt (--no-build): the next run or refresh builds dim_contacts and the "
+              "breakdowns by list.")
+        return EXIT_OK
+    print("Rebuilding the marts and publishing (no API requests) ...", flush=True)
+    _refresh(settings, verbose=args.verbose)
+    print(f"Published: marts.dim_contacts and marts.campaign_list_performance in "
+          f"{settings.published_path}")
+    return EXIT_OK
+
+
+def cmd_conversions_load(args: argparse.Namespace) -> int:
+    from orchestration.defs.warehouse.resources import Warehouse
+    from orchestration.lib.audience.conversions import load_conversions
+
+    settings = load_settings(require_credentials=False)
+    with exclusive_run(settings), Warehouse(settings).connect() as con:
+        print(f"Loading {args.file} into {settings.warehouse_path} (times without a zone read "
+              f"in {settings.account_timezone}) ...")
+        loaded = load_conversions(con, args.file, region=settings.contacts_default_region,
+                                  timezone=settings.account_timezone)
+    print(loaded.summary)
+    if args.no_build:
+        print("Not rebuilt (--no-build): the next run or refresh credits them to campaigns.")
+        return EXIT_OK
+    print("Rebuilding the marts and publishing (no API requests) ...", flush=True)
+    _refresh(settings, verbose=args.verbose)
+    print(f"Published: marts.conversion_attribution, and conversions, revenue and "
+          f"revenue_per_cost in the campaign performance marts ({settings.revenue_currency}, "
+          f"{settings.attribution_window_days}-day window), in {settings.published_path}")
+    return EXIT_OK
+
+
+def cmd_recipient(args: argparse.Namespace) -> int:
+    from orchestration.lib.audience.recipients import HEADERS, find
+
+    settings = load_settings(require_credentials=False)
+    history = find(settings, _published(args), args.who)
+    if not history.rows:
+        print(f"Nothing sent to {args.who} (matched by {history.matched_by}"
+              + (", no contact has it" if not history.numbers else "") + ").")
+        return EXIT_OK
+    print(f"{len(history.rows)} messages and calls to {args.who} (matched by "
+          f"{history.matched_by}; times in {history.zone}; numbers as published)")
+    print(format_rows(HEADERS, history.rows, args.format))
+    return EXIT_OK
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     headers, rows = run_query(_published(args), args.sql)
     # Values as they are: codes (30004) and years (2026) read wrong with thousands separators.
@@ -554,6 +646,47 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only alerts seen on or after this day (YYYY-MM-DD, UTC)")
     alerts.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
     alerts.set_defaults(handler=cmd_alerts)
+
+    contacts = commands.add_parser(
+        "contacts", help="load a contact list: lists, tags and identifiers for the reports",
+        description="Load a contacts file (CSV, XLSX or Parquet) with a phone column and any of "
+        "external_id, name, email, tags, lists and custom columns. Numbers become E.164 "
+        "(CONTACTS_DEFAULT_REGION for numbers without a country code); rows that cannot be "
+        "stored are kept in raw.rejected_contacts with the reason. Then the marts are rebuilt "
+        "and published (no API requests).")
+    contacts_commands = contacts.add_subparsers(dest="contacts_command", required=True)
+    contacts_load = contacts_commands.add_parser("load", help="load one contacts file")
+    contacts_load.add_argument("file", type=Path)
+    contacts_load.add_argument("--list", dest="list_name", metavar="NAME",
+                               help="put every contact of the file on this list")
+    contacts_load.add_argument("--as-of", type=_instant, metavar="ISO",
+                               help="when the file's contents became true (default: now); a "
+                               "contact changed by it takes its new lists and tags from then")
+    contacts_load.add_argument("--no-build", action="store_true",
+                               help="load only; the next run rebuilds the marts")
+    contacts_load.set_defaults(handler=cmd_contacts_load, verbose=False)
+
+    conversions = commands.add_parser(
+        "conversions", help="load conversions: revenue per campaign",
+        description="Load a conversions file (CSV, XLSX or Parquet): phone or external_id, "
+        "amount, currency, occurred_at (and an optional conversion_id). Each is credited to "
+        "the latest campaign that reached the person within ATTRIBUTION_WINDOW_DAYS (default "
+        "7); revenue counts REVENUE_CURRENCY (default INR).")
+    conversions_commands = conversions.add_subparsers(dest="conversions_command", required=True)
+    conversions_load = conversions_commands.add_parser("load", help="load one conversions file")
+    conversions_load.add_argument("file", type=Path)
+    conversions_load.add_argument("--no-build", action="store_true",
+                                  help="load only; the next run rebuilds the marts")
+    conversions_load.set_defaults(handler=cmd_conversions_load, verbose=False)
+
+    recipient = commands.add_parser(
+        "recipient", help="every message and call to one person, across campaigns",
+        description="Look a person up by phone number (any format; matched by a keyed hash, so "
+        "a masked copy stays masked), external id or email (through the contacts loaded).")
+    recipient.add_argument("who", metavar="PHONE|EXTERNAL_ID|EMAIL")
+    recipient.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    recipient.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
+    recipient.set_defaults(handler=cmd_recipient)
 
     export = commands.add_parser(
         "export", help="export a campaign's failed recipients, or all its contacts",

@@ -17,9 +17,11 @@ SEEDS_YML = ROOT / "dbt_project/seeds/_seeds.yml"
 # here follows, in name order.
 READING_ORDER = ["fct_sms_messages", "fct_call_attempts", "dim_campaigns",
                  "voice_campaign_performance", "sms_campaign_performance", "delivery_rate_trends",
-                 "time_of_day", "hourly_success_rates", "retry_effectiveness", "error_distribution", "failed_recipients",
-                 "voice_contacts", "sms_recipients", "sms_status_history",
-                 "call_status_history"]
+                 "time_of_day", "hourly_success_rates", "retry_effectiveness",
+                 "error_distribution", "failed_recipients", "voice_contacts", "sms_recipients",
+                 "sms_status_history", "call_status_history", "dim_contacts",
+                 "campaign_list_performance", "campaign_operator_performance",
+                 "recipient_history", "conversion_attribution"]
 
 
 def mart_models() -> list[dict]:

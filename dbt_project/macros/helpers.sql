@@ -179,3 +179,18 @@
         partition by arrived.callback_key order by arrived.loaded_at, arrived.line_no
     ) = 1
 {%- endmacro %}
+
+{#- A number's lookup prefix for stg_audience__number_prefixes: its E.164 digits, as many as its
+    country's data needs (raw.number_country_codes; country codes are prefix-free, so one of
+    the three lengths matches). `alias` names the joins; use it in a FROM clause:
+    `from t {{ number_prefix_joins('t.recipient_number', 'p') }}` then `p.phone_prefix`. -#}
+{% macro number_prefix_joins(number, alias) -%}
+    {%- for size in [1, 2, 3] %}
+    left join {{ source('raw', 'number_country_codes') }} as {{ alias }}_cc{{ size }}
+        on {{ alias }}_cc{{ size }}.country_code = left(ltrim({{ number }}, '+'), {{ size }})
+    {%- endfor %}
+    left join {{ ref('stg_audience__number_prefixes') }} as {{ alias }}
+        on {{ alias }}.phone_prefix = left(ltrim({{ number }}, '+'), coalesce(
+            {{ alias }}_cc1.prefix_length, {{ alias }}_cc2.prefix_length,
+            {{ alias }}_cc3.prefix_length))
+{%- endmacro %}

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.audience.lookup import KEY_COLUMN, KEYED_TABLES, fingerprint
 from orchestration.lib.rules import changed_campaigns_sql
 from orchestration.lib.warehouse import sql_string
 
@@ -54,7 +55,7 @@ OPS_QUERIES = {
 WATERMARK_TABLES = ("fct_sms_messages", "fct_call_attempts", "sms_status_history",
                     "call_status_history")
 BY_CAMPAIGN_TABLES = (*WATERMARK_TABLES, "failed_recipients", "voice_contacts",
-                      "sms_recipients")
+                      "sms_recipients", "recipient_history")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,14 @@ def _masked_text(column: str) -> str:
     return f"regexp_replace({column}, '{pattern}', '\\1\\2******\\3\\4', 'g')"
 
 
+def _keyed(table: str, select: str, keyed: bool) -> str:
+    """The person look-up's keyed hash of the number (lib/audience/lookup.py), beside it."""
+    if not keyed or table not in KEYED_TABLES:
+        return select
+    return (f"{select}, sha256(getvariable('lookup_key') || src_row.{KEYED_TABLES[table]}) "
+            f"AS {KEY_COLUMN}")
+
+
 def _select(table: str, columns: list[tuple[str, str]], phone_numbers: str) -> str:
     def published(column: str) -> str:
         if phone_numbers != "masked" or table in UNMASKED_TABLES:
@@ -101,18 +110,22 @@ def _select(table: str, columns: list[tuple[str, str]], phone_numbers: str) -> s
     return ", ".join(published(c) for c, _ in columns)
 
 
-def _previous_copy_usable(con: duckdb.DuckDBPyConnection, phone_numbers: str) -> bool:
-    """The previous copy can be refreshed in place when it masks as this publish does and
-    every by-campaign table has the warehouse's columns (a model change means a full copy)."""
+def _previous_copy_usable(con: duckdb.DuckDBPyConnection, phone_numbers: str,
+                          key_print: str | None) -> bool:
+    """The previous copy can be refreshed in place when it masks (and keys numbers) as this
+    publish does and every by-campaign table has the warehouse's columns (a model change means
+    a full copy)."""
     try:
-        mode = con.execute("SELECT phone_numbers FROM ops.publish").fetchall()
+        mode = con.execute("SELECT phone_numbers, lookup_key_fingerprint FROM ops.publish"
+                           ).fetchall()
     except duckdb.Error:
         return False
-    if mode != [(phone_numbers,)]:
+    if mode != [(phone_numbers, key_print)]:
         return False
     published = con.execute("SELECT current_database()").fetchall()[0][0]
     return all(
-        _columns(con, published, t) == _columns(con, "src", t) and _columns(con, "src", t)
+        [c for c in _columns(con, published, t) if c[0] != KEY_COLUMN]
+        == _columns(con, "src", t) and _columns(con, "src", t)
         for t in BY_CAMPAIGN_TABLES
     )
 
@@ -135,14 +148,15 @@ def _open_staging(staging: Path, warehouse: Path) -> duckdb.DuckDBPyConnection:
 def publish(
     warehouse: Path, published: Path, *, phone_numbers: str = "masked", run_id: str = "",
     account_timezone: str = "Asia/Kolkata", finalization_hours: int = 72,
-    incremental: bool = True,
+    incremental: bool = True, lookup_key: str | None = None,
 ) -> PublishResult:
     """Copy the warehouse's marts (and operational summaries) to `published`, atomically.
 
     With `incremental` (the default) and a previous copy made the same way, that copy is the
     starting point: its by-campaign tables get the changed campaigns' rows replaced, and the
     rest is copied anew. A daily publish then costs the day's campaigns plus one file copy,
-    not a re-copy of every fact of the history (at 10M messages: 9 s for the full copy)."""
+    not a re-copy of every fact of the history (at 10M messages: 9 s for the full copy).
+    With `lookup_key`, the look-up tables get recipient_key (lib/audience/lookup.py)."""
     if phone_numbers not in ("masked", "full"):
         raise ValueError(f"PUBLISH_PHONE_NUMBERS must be 'masked' or 'full', got {phone_numbers!r}")
     published.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +170,10 @@ def publish(
     refreshed: int | None = None
     con = _open_staging(staging, warehouse)
     try:
-        if in_place and not _previous_copy_usable(con, phone_numbers):
+        key_print = fingerprint(lookup_key) if lookup_key else None
+        if lookup_key:
+            con.execute("SET VARIABLE lookup_key = ?", [lookup_key])
+        if in_place and not _previous_copy_usable(con, phone_numbers, key_print):
             # Start from an empty file: dropping everything from the copy costs more.
             con.close()
             staging.unlink()
@@ -172,15 +189,17 @@ def publish(
             "WHERE table_catalog = 'src' AND table_schema = 'marts' ORDER BY 1"
         ).fetchall()]
         for table in mart_tables:
-            select = _select(table, _columns(con, "src", table), phone_numbers)
+            select = _keyed(table, _select(table, _columns(con, "src", table), phone_numbers),
+                            lookup_key is not None)
             if in_place and table in BY_CAMPAIGN_TABLES:
                 con.execute(f"DELETE FROM marts.{table} WHERE campaign_id IN "
                             "(SELECT campaign_id FROM _changed)")
-                con.execute(f"INSERT INTO marts.{table} SELECT {select} FROM src.marts.{table} "
+                con.execute(f"INSERT INTO marts.{table} SELECT {select} "
+                            f"FROM src.marts.{table} AS src_row "
                             "WHERE campaign_id IN (SELECT campaign_id FROM _changed)")
             else:
                 con.execute(f"CREATE OR REPLACE TABLE marts.{table} AS "
-                            f"SELECT {select} FROM src.marts.{table}")
+                            f"SELECT {select} FROM src.marts.{table} AS src_row")
             tables[f"marts.{table}"] = con.execute(
                 f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
         stale = {t for (t,) in con.execute(
@@ -197,8 +216,9 @@ def publish(
             # Readers (reports) need the zone and receipt window the marts were built with.
             "CREATE OR REPLACE TABLE ops.publish AS SELECT ?::TIMESTAMPTZ AS published_at, "
             "? AS run_id, ? AS phone_numbers, ? AS account_timezone, "
-            "?::INTEGER AS dlr_finalization_hours",
-            [published_at, run_id, phone_numbers, account_timezone, finalization_hours],
+            "?::INTEGER AS dlr_finalization_hours, ?::VARCHAR AS lookup_key_fingerprint",
+            [published_at, run_id, phone_numbers, account_timezone, finalization_hours,
+             key_print],
         )
         con.execute("DETACH src")
         con.execute("CHECKPOINT")

@@ -266,6 +266,46 @@ def kpi_summary(path: Path) -> str:
     return "\n".join(parts) if parts else "No campaigns yet."
 
 
+def audience_summary(path: Path) -> str:
+    """Who the campaigns reached, all campaigns together: by contact list (seed 003) and by the
+    numbers' original operator (seed 002), as `demo` shows them."""
+    con = open_published(path)
+    try:
+        lists = con.execute("""
+            SELECT channel, label, sum(volume), sum(succeeded),
+                   sum(succeeded) / nullif(sum(submitted), 0)
+            FROM marts.campaign_list_performance WHERE label_kind IN ('list', 'none')
+            GROUP BY ALL ORDER BY channel DESC, label""").fetchall()
+        revenue = con.execute("""
+            SELECT 'sms', campaign_name, conversions, revenue, revenue_per_cost
+            FROM marts.sms_campaign_performance WHERE conversions > 0
+            UNION ALL
+            SELECT 'voice', campaign_name, conversions, revenue, revenue_per_cost
+            FROM marts.voice_campaign_performance WHERE conversions > 0
+            ORDER BY 1 DESC, 2""").fetchall()
+        operators = con.execute("""
+            SELECT channel, original_operator, sum(volume), sum(succeeded),
+                   sum(succeeded) / nullif(sum(submitted), 0)
+            FROM marts.campaign_operator_performance
+            GROUP BY ALL ORDER BY channel DESC, sum(volume) DESC""").fetchall()
+    finally:
+        con.close()
+    headers = ["channel", "{}", "reached", "succeeded", "delivery / connect"]
+    return "\n".join([
+        "By contact list (marts.campaign_list_performance; also by tag)",
+        format_table([h.format("list") for h in headers],
+                     [(c, n, v, s, _pct(r)) for c, n, v, s, r in lists]),
+        "\nBy the numbers' original operator (marts.campaign_operator_performance; also by "
+        "region)",
+        format_table([h.format("operator") for h in headers],
+                     [(c, n, v, s, _pct(r)) for c, n, v, s, r in operators]),
+        "\nRevenue credited to campaigns (conversions; the campaign performance marts, "
+        "marts.conversion_attribution)",
+        format_table(["channel", "campaign", "conversions", "revenue", "revenue / cost"],
+                     [(c, n, k, f"{r:,.2f}", "-" if p is None else f"{p:,.1f}x")
+                      for c, n, k, r, p in revenue]) if revenue else "  none credited"])
+
+
 def _some(items: Sequence[str], most: int = 5) -> str:
     shown = ", ".join(items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")

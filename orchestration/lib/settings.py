@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 DEFAULT_BASE_URL = "https://api.exotel.com"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_PUBLISHED_PATH = "data/published.duckdb"
+DEFAULT_CONTACTS_REGION = "IN"
 DEFAULT_TIMEZONE = "Asia/Kolkata"
 DEFAULT_DLR_FINALIZATION_HOURS = 72
 # Receipts arrive up to 72 hours late; a window past 30 days is a typo, not a policy.
@@ -34,6 +35,8 @@ DEFAULT_SMTP_PORT = 587  # submission, with STARTTLS
 DEFAULT_REFRESH_INTERVAL_MINUTES = 15
 # Seed 003's Replied: a reply counts for the latest campaign message to that number this recent.
 DEFAULT_REPLY_WINDOW_DAYS = 7
+DEFAULT_ATTRIBUTION_WINDOW_DAYS = 7
+DEFAULT_REVENUE_CURRENCY = "INR"
 # Replies that unsubscribe (seed 003's Unsubscribed), matched as the reply's first word.
 DEFAULT_UNSUBSCRIBE_KEYWORDS = ("STOP", "UNSUBSCRIBE")
 
@@ -115,6 +118,16 @@ class Settings:
     reply_window_days: int = DEFAULT_REPLY_WINDOW_DAYS
     unsubscribe_keywords: tuple[str, ...] = DEFAULT_UNSUBSCRIBE_KEYWORDS
     alert_delivery: AlertDelivery = field(default_factory=AlertDelivery, repr=False)
+    # Numbers written without a country code (a contact list's 98765 43210, the provider's
+    # 09876543210) are read as numbers of this region (ISO 3166 code).
+    contacts_default_region: str = DEFAULT_CONTACTS_REGION
+    # The key of the published copy's recipient_key (lib/audience/lookup.py); unset: a random
+    # key kept beside the warehouse.
+    recipient_lookup_key: Secret = field(default=Secret(""), repr=False)
+    # Conversions: credited to the latest campaign that reached the person within this many
+    # days before; the campaign marts' revenue counts this currency (the provider's costs').
+    attribution_window_days: int = DEFAULT_ATTRIBUTION_WINDOW_DAYS
+    revenue_currency: str = DEFAULT_REVENUE_CURRENCY
 
     @property
     def reports_dir(self) -> Path:
@@ -219,11 +232,36 @@ def load_settings(
         ),
         unsubscribe_keywords=_keywords(get("UNSUBSCRIBE_KEYWORDS", "")),
         alert_delivery=_alert_delivery(get),
+        contacts_default_region=_region(get("CONTACTS_DEFAULT_REGION", "")),
+        recipient_lookup_key=Secret(get("RECIPIENT_LOOKUP_KEY", "")),
+        attribution_window_days=_whole_number(
+            "ATTRIBUTION_WINDOW_DAYS", get("ATTRIBUTION_WINDOW_DAYS", ""),
+            DEFAULT_ATTRIBUTION_WINDOW_DAYS, low=1, high=90,
+        ),
+        revenue_currency=_currency(get("REVENUE_CURRENCY", "")),
     )
     check_paths_apart(settings)
     if require_credentials:
         settings.require_credentials()
     return settings
+
+
+def _currency(text: str) -> str:
+    currency = text.strip().upper() or DEFAULT_REVENUE_CURRENCY
+    if not (len(currency) == 3 and currency.isalpha()):
+        raise ConfigError(f"REVENUE_CURRENCY must be a three-letter currency code such as INR, "
+                          f"got {text!r}")
+    return currency
+
+
+def _region(text: str) -> str:
+    import phonenumbers  # only settings that read numbers need its metadata
+
+    region = text.strip().upper() or DEFAULT_CONTACTS_REGION
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"CONTACTS_DEFAULT_REGION must be a two-letter region code such as "
+                          f"IN or GB, got {text!r}")
+    return region
 
 
 def check_paths_apart(settings: Settings) -> None:

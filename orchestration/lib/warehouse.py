@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 
 def sql_string(text: str) -> str:
@@ -35,3 +36,19 @@ def connect(
         # ingest 8% faster (25.3 s -> 23.3 s); the WAL stays bounded at 256 MB.
         con.execute("SET checkpoint_threshold = '256MB'")
     return con
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Append `rows` (tuples in the table's column order) in one statement: DuckDB's
+    executemany runs one INSERT per row (10,000 rows: seconds instead of milliseconds)."""
+    if not rows:
+        return
+    columns = [name for (name,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || "
+        "table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    con.register("_insert_rows", frame)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM _insert_rows")
+    finally:
+        con.unregister("_insert_rows")

@@ -11,6 +11,19 @@ replies as (
     select * from {{ ref('int_sms_campaign_replies') }}
 ),
 
+-- Conversions credited to the campaign (conversion_attribution): revenue counts those in
+-- revenue_currency (REVENUE_CURRENCY, the currency of the provider's costs).
+revenue as (
+    select
+        campaign_id,
+        count(*) as conversions,
+        coalesce(sum(amount) filter (where currency = '{{ var("revenue_currency") }}'), 0)
+            as revenue
+    from {{ ref('conversion_attribution') }}
+    where is_attributed
+    group by campaign_id
+),
+
 -- The drop detector: the campaign's worst hour against the account's usual rate at that hour.
 hour_drops as (
     select
@@ -69,11 +82,15 @@ rates as (
         campaigns.reported_failed,
         campaigns.reported_pending,
         campaigns.reported_rejected,
-        hour_drops.delivery_rate_hour_drop
+        hour_drops.delivery_rate_hour_drop,
+        coalesce(revenue.conversions, 0) as conversions,
+        coalesce(revenue.revenue, 0)::decimal(18, 4) as revenue,
+        {{ safe_divide('revenue.revenue', 'counts.total_cost') }} as revenue_per_cost
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
     left join replies on campaigns.campaign_id = replies.campaign_id
     left join hour_drops on campaigns.campaign_id = hour_drops.campaign_id
+    left join revenue on campaigns.campaign_id = revenue.campaign_id
 ),
 
 health as (

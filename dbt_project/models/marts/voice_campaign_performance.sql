@@ -7,6 +7,19 @@ campaigns as (
     select * from {{ ref('stg_exotel__voice_campaigns') }}
 ),
 
+-- Conversions credited to the campaign (conversion_attribution): revenue counts those in
+-- revenue_currency (REVENUE_CURRENCY, the currency of the provider's costs).
+revenue as (
+    select
+        campaign_id,
+        count(*) as conversions,
+        coalesce(sum(amount) filter (where currency = '{{ var("revenue_currency") }}'), 0)
+            as revenue
+    from {{ ref('conversion_attribution') }}
+    where is_attributed
+    group by campaign_id
+),
+
 -- The drop detector: the campaign's worst hour of first attempts against the account's usual
 -- connect rate at that hour.
 hour_drops as (
@@ -75,10 +88,14 @@ rates as (
             false
         ) as is_reconciled,
         hour_drops.connect_rate_hour_drop,
-        retries.weakest_retry_connect_rate
+        retries.weakest_retry_connect_rate,
+        coalesce(revenue.conversions, 0) as conversions,
+        coalesce(revenue.revenue, 0)::decimal(18, 4) as revenue,
+        {{ safe_divide('revenue.revenue', 'counts.total_cost') }} as revenue_per_cost
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
     left join hour_drops on campaigns.campaign_id = hour_drops.campaign_id
+    left join revenue on campaigns.campaign_id = revenue.campaign_id
     left join retries on campaigns.campaign_id = retries.campaign_id
 ),
 

@@ -31,6 +31,8 @@ def dbt_vars(settings: Settings) -> list[str]:
     dbt_project/, so the warehouse path is made absolute."""
     values = {"warehouse_path": str(settings.warehouse_path.resolve()),
               "account_timezone": settings.account_timezone,
+              "attribution_window_days": settings.attribution_window_days,
+              "revenue_currency": settings.revenue_currency,
               "reply_window_days": settings.reply_window_days,
               "unsubscribe_keywords": list(settings.unsubscribe_keywords)}
     return ["--vars", json.dumps(values)]

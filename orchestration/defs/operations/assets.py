@@ -9,6 +9,7 @@ from orchestration.defs.dbt.assets import warehouse_models
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.alerts.engine import deliver
 from orchestration.lib.alerts.run_failure import end_run_failure, reopen_run_failure
+from orchestration.lib.audience.lookup import lookup_key
 from orchestration.lib.publish import publish
 from orchestration.lib.reports import write_finalized_reports
 
@@ -37,7 +38,8 @@ def published_marts(
         result = publish(settings.warehouse_path, settings.published_path,
                          phone_numbers=settings.publish_phone_numbers,
                          run_id=context.run.run_id, account_timezone=settings.account_timezone,
-                         finalization_hours=settings.dlr_finalization_hours)
+                         finalization_hours=settings.dlr_finalization_hours,
+                         lookup_key=lookup_key(settings))
     except BaseException:
         if ended:
             with warehouse.connect() as con:

@@ -100,4 +100,61 @@ ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS message_requests INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS retries INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS campaigns_skipped INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS messages_polled INTEGER;
+
+-- Contacts (`campaign-analytics contacts load`): one row per version of a contact, keyed by its
+-- E.164 number. A contact's first version is valid from the start of time (what it was before
+-- is unknown, and the first known is the best guess for campaigns already sent); a later load
+-- that changes it closes the current version (valid_to) and opens a new one, so a campaign is
+-- reported by the lists and tags its recipients had when it reached them.
+CREATE TABLE IF NOT EXISTS raw.contact_versions (
+    phone VARCHAR, external_id VARCHAR, name VARCHAR, email VARCHAR, tags VARCHAR[],
+    lists VARCHAR[], attributes JSON, version_hash VARCHAR, valid_from TIMESTAMPTZ,
+    valid_to TIMESTAMPTZ, load_id VARCHAR, loaded_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS raw.contact_loads (
+    load_id VARCHAR, source_file VARCHAR, list_name VARCHAR, as_of TIMESTAMPTZ, rows_read BIGINT,
+    new_contacts BIGINT, changed_contacts BIGINT, unchanged_contacts BIGINT,
+    duplicate_rows BIGINT, rejected BIGINT, seconds DOUBLE, loaded_at TIMESTAMPTZ
+);
+-- Contact rows that could not be stored, with the reason in words (numbers masked).
+CREATE TABLE IF NOT EXISTS raw.rejected_contacts (
+    load_id VARCHAR, source_file VARCHAR, row_number BIGINT, reason VARCHAR, record JSON,
+    loaded_at TIMESTAMPTZ
+);
+
+-- Conversions (`campaign-analytics conversions load`): a purchase or sign-up by a person, by
+-- phone or external id, credited in dbt to the latest campaign that reached them within
+-- ATTRIBUTION_WINDOW_DAYS. conversion_key makes loading a file twice count it once.
+CREATE TABLE IF NOT EXISTS raw.conversions (
+    conversion_key VARCHAR, phone VARCHAR, external_id VARCHAR, amount DECIMAL(18, 4),
+    currency VARCHAR, occurred_at TIMESTAMPTZ, load_id VARCHAR, source_file VARCHAR,
+    loaded_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS raw.rejected_conversions (
+    load_id VARCHAR, source_file VARCHAR, row_number BIGINT, reason VARCHAR, record JSON,
+    loaded_at TIMESTAMPTZ
+);
+
+-- How each shape of number text becomes E.164 (orchestration/lib/audience/numbers.py): one
+-- row per (leading '+', length, leading digits), filled as new numbers arrive; dbt applies it
+-- to every recipient number in SQL. And each E.164 prefix's original operator and region
+-- (phonenumbers' carrier and geocoder data: numbers can be ported since).
+CREATE TABLE IF NOT EXISTS raw.number_shapes (
+    region VARCHAR, plus BOOLEAN, n INTEGER, prefix VARCHAR, country_code INTEGER,
+    drop_digits INTEGER, reason VARCHAR, one_by_one BOOLEAN, looked_up_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS raw.number_exceptions (
+    region VARCHAR, number_text VARCHAR, phone_e164 VARCHAR, reason VARCHAR,
+    looked_up_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS raw.number_prefixes (
+    phone_prefix VARCHAR, country_code INTEGER, operator VARCHAR, region VARCHAR,
+    looked_up_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS raw.number_directory_scans (
+    scanned_until TIMESTAMPTZ, scanned_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS raw.number_country_codes (
+    country_code VARCHAR, prefix_length INTEGER
+);
 """

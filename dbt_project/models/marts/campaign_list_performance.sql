@@ -1,0 +1,63 @@
+-- One row per campaign and contact list or tag (seed 003's metrics by list): who a campaign
+-- reached, counted by the lists and tags each person had when it reached them (the contact's
+-- version valid then), so re-tagging a contact later never rewrites an old campaign. A person
+-- on two lists counts in both; one in no contact file counts under '(not in contacts)'.
+with reach as (
+    select * from {{ ref('int_campaign_reach') }}
+),
+
+versions as (
+    select * from {{ ref('stg_audience__contact_versions') }}
+),
+
+matched as (
+    select
+        reach.*,
+        versions.lists,
+        versions.tags,
+        versions.contact_number is not null as is_known
+    from reach
+    left join versions
+        on reach.number = versions.contact_number
+        and coalesce(reach.reached_at, 'infinity'::timestamptz) >= versions.valid_from
+        and coalesce(reach.reached_at, 'infinity'::timestamptz) < versions.valid_to
+),
+
+labelled as (
+    select matched.*, 'list' as label_kind, unnest(lists) as label
+    from matched where len(lists) > 0
+    union all
+    select matched.*, 'tag' as label_kind, unnest(tags) as label
+    from matched where len(tags) > 0
+    union all
+    select matched.*, 'none' as label_kind, '(not in contacts)' as label
+    from matched where not is_known
+),
+
+counted as (
+    select
+        channel,
+        campaign_id,
+        label_kind,
+        label,
+        count(*) as volume,
+        count(*) filter (where submitted) as submitted,
+        count(*) filter (where succeeded) as succeeded,
+        count(*) filter (where failed) as failed,
+        count(*) filter (where rejected) as rejected
+    from labelled
+    group by all
+)
+
+select
+    channel,
+    campaign_id,
+    label_kind,
+    label,
+    volume,
+    submitted,
+    succeeded,
+    failed,
+    rejected,
+    {{ safe_divide('succeeded', 'submitted') }} as success_rate
+from counted
