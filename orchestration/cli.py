@@ -539,7 +539,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     check_id(args.campaign)
     out = _out(args.out or Path(f"{args.what}_{args.campaign}.{args.format}"))
-    export = export_rows(_published(args), args.campaign, args.what)
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    export = export_rows(_published(args), args.campaign, args.what, fields)
     if args.format == "xlsx":
         write_xlsx(out, export)
     else:
@@ -691,10 +692,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="export a campaign's failed recipients, or all its contacts",
         description="failed: the recipients to follow up, with the reason. contacts: every "
-        "recipient (SMS) or contact (voice) with its outcome. Times in ACCOUNT_TIMEZONE; phone "
+        "recipient (SMS) or contact (voice) with its outcome. recipients: the same, with the "
+        "identifiers of each person's contact (contacts load). Times in ACCOUNT_TIMEZONE; phone "
         "numbers as the published copy has them (PUBLISH_PHONE_NUMBERS), except failed, which "
         "is always full.")
-    export.add_argument("what", choices=["failed", "contacts"])
+    export.add_argument("what", choices=["failed", "contacts", "recipients"])
+    export.add_argument("--fields", metavar="F1,F2,...",
+                        help="the columns, in order: the export's own (e.g. status, "
+                        "fail_reason), phone, and from the person's contact external_id, "
+                        "email, name, lists, tags")
     export.add_argument("--campaign", required=True, metavar="ID")
     export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     export.add_argument("--out", type=Path, help="output file (default <what>_<ID>.<format>)")

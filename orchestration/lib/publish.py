@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.audience.lookup import KEY_COLUMN, KEYED_TABLES, fingerprint
+from orchestration.lib.audience.lookup import KEY_COLUMN, fingerprint
 from orchestration.lib.rules import changed_campaigns_sql
 from orchestration.lib.warehouse import sql_string
 
@@ -89,12 +89,14 @@ def _masked_text(column: str) -> str:
     return f"regexp_replace({column}, '{pattern}', '\\1\\2******\\3\\4', 'g')"
 
 
-def _keyed(table: str, select: str, keyed: bool) -> str:
-    """The person look-up's keyed hash of the number (lib/audience/lookup.py), beside it."""
-    if not keyed or table not in KEYED_TABLES:
+def _keyed(columns: list[tuple[str, str]], select: str, keyed: bool) -> str:
+    """Beside a table's number, the person look-up's keyed hash of it (lib/audience/lookup.py):
+    the same person is found, and joined to their contact, in a copy whose numbers are
+    masked."""
+    number = next((c for c, _ in columns if c in PHONE_COLUMNS), None)
+    if not keyed or number is None:
         return select
-    return (f"{select}, sha256(getvariable('lookup_key') || src_row.{KEYED_TABLES[table]}) "
-            f"AS {KEY_COLUMN}")
+    return f"{select}, sha256(getvariable('lookup_key') || src_row.{number}) AS {KEY_COLUMN}"
 
 
 def _select(table: str, columns: list[tuple[str, str]], phone_numbers: str) -> str:
@@ -189,7 +191,8 @@ def publish(
             "WHERE table_catalog = 'src' AND table_schema = 'marts' ORDER BY 1"
         ).fetchall()]
         for table in mart_tables:
-            select = _keyed(table, _select(table, _columns(con, "src", table), phone_numbers),
+            columns = _columns(con, "src", table)
+            select = _keyed(columns, _select(table, columns, phone_numbers),
                             lookup_key is not None)
             if in_place and table in BY_CAMPAIGN_TABLES:
                 con.execute(f"DELETE FROM marts.{table} WHERE campaign_id IN "

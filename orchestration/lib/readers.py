@@ -343,29 +343,50 @@ class Export:
 
 
 # What each export holds, per channel: a list of recipients with their outcome in words.
+# (title, columns, table, order): `recipients` is `contacts` with the people's identifiers.
 _EXPORTS = {
     ("failed", "sms"): ("Failed recipients", """
-        SELECT recipient_number AS recipient, final_status AS status, fail_reason, error_code,
-               error_category, bounce_type, attempts, last_attempt_at
-        FROM marts.failed_recipients WHERE campaign_id = ?
-        ORDER BY error_category, recipient_number"""),
+        recipient_number AS recipient, final_status AS status, fail_reason, error_code,
+        error_category, bounce_type, attempts, last_attempt_at""", "failed_recipients",
+        "error_category, recipient_number"),
     ("contacts", "sms"): ("Recipients", """
-        SELECT recipient_number AS recipient, is_valid_number, status, detailed_status,
-               detailed_status_code, fail_reason, submitted_at, delivered_at
-        FROM marts.sms_recipients WHERE campaign_id = ?
-        ORDER BY submitted_at NULLS LAST, sms_sid"""),
+        recipient_number AS recipient, is_valid_number, status, detailed_status,
+        detailed_status_code, fail_reason, submitted_at, delivered_at""", "sms_recipients",
+        "submitted_at NULLS LAST, sms_sid"),
     ("contacts", "voice"): ("Contacts", """
-        SELECT contact_number AS contact, is_valid_number, final_status, attempts,
-               last_duration_seconds, outcome_reason, first_attempt_at, last_attempt_at
-        FROM marts.voice_contacts WHERE campaign_id = ?
-        ORDER BY first_attempt_at NULLS LAST, contact_number"""),
+        contact_number AS contact, is_valid_number, final_status, attempts,
+        last_duration_seconds, outcome_reason, first_attempt_at, last_attempt_at""",
+        "voice_contacts", "first_attempt_at NULLS LAST, contact_number"),
 }
 _EXPORTS[("failed", "voice")] = _EXPORTS[("failed", "sms")]
+_EXPORTS[("recipients", "sms")] = _EXPORTS[("contacts", "sms")]
+_EXPORTS[("recipients", "voice")] = _EXPORTS[("contacts", "voice")]
+# Fields from the person's contact (dim_contacts, current version), matched by recipient_key.
+IDENTIFIER_FIELDS = ("external_id", "email", "name", "lists", "tags")
+RECIPIENTS_DEFAULT = ("phone", "external_id", "email", "name")
 
 
-def export_rows(path: Path, campaign_id: str, what: str) -> Export:
-    """The `export` command's rows: `failed` (recipients to follow up, seed 002) or `contacts`
-    (every recipient or contact with its outcome, seeds 000/001), times in the account's zone."""
+def _export_fields(what: str, own: list[str], fields: Sequence[str] | None) -> list[str]:
+    number = own[0]  # recipient or contact
+    if fields is None:
+        if what != "recipients":
+            return own
+        return [number, *RECIPIENTS_DEFAULT[1:],
+                *[f for f in own[1:] if f != "is_valid_number"]]
+    allowed = ["phone", *own, *IDENTIFIER_FIELDS]
+    unknown = [f for f in fields if f not in allowed]
+    if unknown or not fields:
+        raise ReadError(f"unknown field(s) {', '.join(unknown) or '(none given)'} for "
+                        f"`export {what}`: choose from {', '.join(allowed)}")
+    return [number if f == "phone" else f for f in dict.fromkeys(fields)]
+
+
+def export_rows(path: Path, campaign_id: str, what: str,
+                fields: Sequence[str] | None = None) -> Export:
+    """The `export` command's rows: `failed` (recipients to follow up, seed 002), `contacts`
+    (every recipient or contact with its outcome, seeds 000/001) or `recipients` (the same,
+    with the identifiers of the people's contacts), the chosen `fields` in their order, times
+    in the account's zone."""
     con = open_published(path)
     try:
         found = con.execute("SELECT channel FROM marts.dim_campaigns WHERE campaign_id = ?",
@@ -375,18 +396,39 @@ def export_rows(path: Path, campaign_id: str, what: str) -> Export:
                             "(see `campaign-analytics query \"SELECT campaign_id, campaign_name "
                             "FROM marts.dim_campaigns\"`)")
         zone = ZoneInfo(con.execute("SELECT account_timezone FROM ops.publish").fetchall()[0][0])
-        title, sql = _EXPORTS[(what, found[0][0])]
-        cursor = con.execute(sql, [campaign_id])
-        columns = cursor.description or []
+        title, columns, table, order = _EXPORTS[(what, found[0][0])]
+        own = [c.strip().split(" AS ")[-1] for c in " ".join(columns.split()).split(",")]
+        chosen = _export_fields(what, own, fields)
+        wants_contact = bool(set(chosen) & set(IDENTIFIER_FIELDS))
+        keyed = "recipient_key" in {c for c, _ in _published_columns(con, table)}
+        if wants_contact and not keyed:
+            raise ReadError("this published copy has no recipient keys to match contacts by: "
+                            "run `campaign-analytics sync` to publish it again")
+        contact = ("LEFT JOIN (SELECT recipient_key, external_id, email, contact_name AS name, "
+                   "lists, tags FROM marts.dim_contacts WHERE is_current) AS contact "
+                   "USING (recipient_key)") if wants_contact else ""
+        cursor = con.execute(
+            f"WITH base AS (SELECT {columns}{', recipient_key' if keyed else ''}, "
+            f"row_number() OVER (ORDER BY {order}) AS export_order "
+            f"FROM marts.{table} WHERE campaign_id = ?) "
+            f"SELECT {', '.join(chosen)} FROM base {contact} ORDER BY export_order",
+            [campaign_id])
+        names = [c[0] for c in cursor.description or []]
         rows = [tuple(v.astimezone(zone).replace(tzinfo=None) if isinstance(v, dt.datetime)
-                      else v for v in row) for row in cursor.fetchall()]
+                      else ";".join(v) if isinstance(v, list) else v for v in row)
+                for row in cursor.fetchall()]
     finally:
         con.close()
     is_time = [any(isinstance(row[i], dt.datetime) for row in rows) or "_at" in name
-               for i, (name, *_) in enumerate(columns)]
+               for i, name in enumerate(names)]
     headers = [f"{name} ({zone.key})" if timed else name
-               for (name, *_), timed in zip(columns, is_time, strict=True)]
+               for name, timed in zip(names, is_time, strict=True)]
     return Export(title, headers, rows)
+
+
+def _published_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                       "WHERE table_schema = 'marts' AND table_name = ?", [table]).fetchall()
 
 
 def write_xlsx(path: Path, export: Export) -> None:

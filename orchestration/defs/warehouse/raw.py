@@ -144,7 +144,7 @@ CREATE TABLE IF NOT EXISTS raw.number_shapes (
     drop_digits INTEGER, reason VARCHAR, one_by_one BOOLEAN, looked_up_at TIMESTAMPTZ
 );
 CREATE TABLE IF NOT EXISTS raw.number_exceptions (
-    region VARCHAR, number_text VARCHAR, phone_e164 VARCHAR, reason VARCHAR,
+    region VARCHAR, original_text VARCHAR, phone_e164 VARCHAR, reason VARCHAR,
     looked_up_at TIMESTAMPTZ
 );
 CREATE TABLE IF NOT EXISTS raw.number_prefixes (

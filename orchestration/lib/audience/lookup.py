@@ -1,7 +1,8 @@
 """Finding a person in a published copy whose numbers are masked, without unmasking it.
 
-The published `recipient_history` and `dim_contacts` carry `recipient_key`: SHA-256 of a secret
-key followed by the number in E.164. Whoever holds the key (the look-up command) hashes a full
+Every published table with a phone number (recipient_history, dim_contacts, the facts, the
+recipient lists) carries `recipient_key` beside it: SHA-256 of a secret key followed by the
+number in E.164. Whoever holds the key (the look-up command) hashes a full
 number the same way and matches it; whoever only holds the copy cannot reverse the key column
 (without the key, 10 billion candidate numbers do not help). The key is RECIPIENT_LOOKUP_KEY
 or, when that is unset, a random one kept beside the warehouse (`<warehouse>.lookup-key`,
@@ -17,7 +18,6 @@ from pathlib import Path
 
 from orchestration.lib.settings import Settings
 
-KEYED_TABLES = {"recipient_history": "recipient_number", "dim_contacts": "contact_number"}
 KEY_COLUMN = "recipient_key"
 
 

@@ -122,7 +122,7 @@ def learn(con: duckdb.DuckDBPyConnection, texts_sql: str, region: str,
             AND s.n = length(parts.digits) AND s.prefix = {_shape_key('parts.digits')}
         WHERE NOT parts.stray AND NOT EXISTS (
             SELECT 1 FROM raw.number_exceptions AS e
-            WHERE e.region = ? AND e.number_text = parts.number_text)""",
+            WHERE e.region = ? AND e.original_text = parts.number_text)""",
                           [region, region]).fetchall()
     if singles:
         insert_rows(con, "raw.number_exceptions",
@@ -141,7 +141,7 @@ def e164_sql(text_sql: str, region: str) -> tuple[str, str, str]:
             AND n_shape.plus = n_plus AND n_shape.n = length(n_digits)
             AND n_shape.prefix = {_shape_key('n_digits')}
         LEFT JOIN raw.number_exceptions AS n_single ON n_shape.one_by_one
-            AND n_single.region = {region_literal} AND n_single.number_text = {text_sql}"""
+            AND n_single.region = {region_literal} AND n_single.original_text = {text_sql}"""
     e164 = ("CASE WHEN n_stray OR n_digits = '' THEN NULL WHEN n_shape.one_by_one "
             "THEN n_single.phone_e164 WHEN n_shape.reason IS NULL "
             "THEN '+' || n_shape.country_code || substr(n_digits, n_shape.drop_digits + 1) END")

@@ -58,6 +58,8 @@ class CampaignData:
     latency_p50: float | None = None
     latency_p90: float | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)  # marts.alerts naming it
+    lists: list[dict[str, Any]] = field(default_factory=list)  # campaign_list_performance
+    operators: list[dict[str, Any]] = field(default_factory=list)  # by original operator
 
     @property
     def channel(self) -> str:
@@ -103,6 +105,17 @@ def load_campaigns(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str],
             WHERE campaign_id IN {ids} AND attempt_number IS NOT NULL
             ORDER BY campaign_id, attempt_number"""):
         reports[row["campaign_id"]].retry.append(row)
+    for row in dict_rows(con, f"""
+            SELECT * FROM marts.campaign_list_performance WHERE campaign_id IN {ids}
+            ORDER BY campaign_id, label_kind, volume DESC, label"""):
+        reports[row["campaign_id"]].lists.append(row)
+    for row in dict_rows(con, f"""
+            SELECT campaign_id, original_operator, sum(volume) AS volume,
+                   sum(submitted) AS submitted, sum(succeeded) AS succeeded,
+                   sum(failed) AS failed, sum(rejected) AS rejected
+            FROM marts.campaign_operator_performance WHERE campaign_id IN {ids}
+            GROUP BY ALL ORDER BY campaign_id, volume DESC, original_operator"""):
+        reports[row["campaign_id"]].operators.append(row)
     for row in load_alerts(con, open_only=False, campaign_ids=list(reports)):
         reports[row["campaign_id"]].alerts.append(row)
     sms = [cid for cid, r in reports.items() if r.channel == "sms"]

@@ -68,6 +68,8 @@ def render_campaign(report: CampaignData, ctx: ReportContext) -> str:
     if report.channel == "sms":
         body.append(page.section("Delivered, soft and hard bounces", _bounces(report),
                                  section_id="bounces"))
+    body.append(page.section("Audience: lists, operators, revenue", _audience(report),
+                             section_id="audience"))
     title = f"{meta['campaign_name']} · {kind} campaign report"
     return page.document(title, "".join(body), generated_at=ctx.generated_at, zone=ctx.zone,
                          source=ctx.source)
@@ -364,3 +366,50 @@ def _bounces(report: CampaignData) -> str:
                "after the 72-hour validity); hard bounces are permanent (invalid number, DND). "
                f"Soft {count(p.get('soft_bounces'))}, hard {count(p.get('hard_bounces'))}.")
     return page.chart("bounces", drawn, caption=caption, empty="No messages yet.")
+
+
+def _audience(report: CampaignData) -> str:
+    """Seed 003's metrics by list, seed 002's breakdown by platform (the numbers' original
+    operator), seed 001's revenue per campaign."""
+    sms = report.channel == "sms"
+    rate = "Delivery" if sms else "Connect"
+    reached = "Messages" if sms else "Contacts"
+
+    def rate_cell(row: dict) -> tuple[str, str | None]:
+        value = row["succeeded"] / row["submitted"] if row["submitted"] else None
+        return (pct(value), None if value is None else f"{value:.6f}")
+
+    out = []
+    if report.lists:
+        rows = [[(r["label"], None), (r["label_kind"], None), (count(r["volume"]), None),
+                 (count(r["succeeded"]), None), (count(r["failed"]), None), rate_cell(r)]
+                for r in report.lists]
+        out.append(page.table(["List or tag", "Kind", reached, "Delivered" if sms else
+                               "Connected", "Failed", rate], rows,
+                              numeric=[False, False, True, True, True, True],
+                              table_id="list-table"))
+        out.append('<p class="note">People are counted by the lists and tags their contact had '
+                   "when the campaign reached them (contacts load).</p>")
+    else:
+        out.append('<p class="note">No contacts loaded: `campaign-analytics contacts load FILE` '
+                   "adds lists and tags.</p>")
+    if report.operators:
+        rows = [[(r["original_operator"], None), (count(r["volume"]), None),
+                 (count(r["succeeded"]), None), (count(r["failed"]), None), rate_cell(r)]
+                for r in report.operators]
+        out.append(page.table(["Original operator", reached, "Delivered" if sms else
+                               "Connected", "Failed", rate], rows,
+                              numeric=[False, True, True, True, True], table_id="operator-table"))
+        out.append('<p class="note">The operator a number\'s range was allocated to '
+                   "(phonenumbers' data): a ported number counts under its original operator."
+                   "</p>")
+    perf = report.performance
+    if perf.get("conversions"):
+        per_cost = perf.get("revenue_per_cost")
+        revenue = f"{perf['revenue']:,.2f}"
+        out.append(f'<p class="note">Revenue credited to this campaign: {escape(revenue)} '
+                   f'from {count(perf["conversions"])} conversion(s)'
+                   + (f", {per_cost:,.1f}x its cost" if per_cost is not None else "")
+                   + " (the latest campaign to reach the person within the attribution "
+                   "window).</p>")
+    return "".join(out)
