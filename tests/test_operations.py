@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
+from orchestration.lib.audience.lookup import lookup_key
 from orchestration.lib.publish import publish
 from orchestration.lib.settings import load_settings
 from orchestration.runner import PipelineError, run_pipeline
@@ -96,7 +97,8 @@ def test_an_incremental_publish_equals_a_full_copy(tmp_path) -> None:
         server.clock.advance(4 * 24 * 3600)
         refreshed = _refreshed_campaigns(run_pipeline(settings))
     assert 0 < refreshed < ACCOUNT.sms_campaigns + ACCOUNT.voice_campaigns
-    full = publish(settings.warehouse_path, tmp_path / "full.duckdb", incremental=False)
+    full = publish(settings.warehouse_path, tmp_path / "full.duckdb", incremental=False,
+                   lookup_key=lookup_key(settings))
     con = duckdb.connect(str(settings.published_path), read_only=True)
     try:
         con.execute(f"ATTACH '{full.path}' AS full_copy (READ_ONLY)")

@@ -243,8 +243,10 @@ SEQUENCE = AccountConfig(seed=31, voice_campaigns=2, sms_campaigns=5,
                          start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                          end=dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
 # Marts columns that say when the warehouse wrote or read something, not what the data says;
-# and the provider's error text, which the single-message answer does not carry (checked below).
-RUN_COLUMNS = {"loaded_at", "first_recorded_at", "last_pulled_at", "error_message"}
+# the provider's error text, which the single-message answer does not carry (checked below);
+# and the look-up's keyed hash, made with each warehouse's own random key.
+RUN_COLUMNS = {"loaded_at", "first_recorded_at", "last_pulled_at", "error_message",
+               "recipient_key"}
 # Histories record every status the warehouse saw: daily runs see the steps between.
 HISTORIES = {"sms_status_history", "call_status_history"}
 

@@ -376,7 +376,8 @@ def _audience(report: CampaignData) -> str:
     reached = "Messages" if sms else "Contacts"
 
     def rate_cell(row: dict) -> tuple[str, str | None]:
-        value = row["succeeded"] / row["submitted"] if row["submitted"] else None
+        succeeded, submitted = row.get("succeeded"), row.get("submitted")
+        value = succeeded / submitted if succeeded is not None and submitted else None
         return (pct(value), None if value is None else f"{value:.6f}")
 
     out = []
@@ -406,7 +407,7 @@ def _audience(report: CampaignData) -> str:
     perf = report.performance
     if perf.get("conversions"):
         per_cost = perf.get("revenue_per_cost")
-        revenue = f"{perf['revenue']:,.2f}"
+        revenue = f"{perf.get('revenue') or 0:,.2f}"
         out.append(f'<p class="note">Revenue credited to this campaign: {escape(revenue)} '
                    f'from {count(perf["conversions"])} conversion(s)'
                    + (f", {per_cost:,.1f}x its cost" if per_cost is not None else "")
