@@ -24,7 +24,7 @@ import os
 import secrets
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -468,48 +468,49 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_contacts_load(args: argparse.Namespace) -> int:
+def _load_file(args: argparse.Namespace, load: Callable, note: str, *, built: str,
+               later: str) -> int:
+    """A file loaded into the warehouse under the run lock, then (unless --no-build) the marts
+    rebuilt and published by the intraday refresh: no API requests."""
     from orchestration.defs.warehouse.resources import Warehouse
-    from orchestration.lib.audience.contacts import load_contacts
 
     settings = load_settings(require_credentials=False)
     with exclusive_run(settings), Warehouse(settings).connect() as con:
-        print(f"Loading {args.file} into {settings.warehouse_path} "
-              f"(numbers without a country code read as {settings.contacts_default_region}) ...")
-        loaded = load_contacts(con, args.file, region=settings.contacts_default_region,
-                               list_name=args.list_name, as_of=args.as_of)
+        print(f"Loading {args.file} into {settings.warehouse_path} ({note(settings)}) ...")
+        loaded = load(con, args.file, settings)
     print(loaded.summary)
     if args.no_build:
-        print("Not rebuilt (--no-build): the next run or refresh builds dim_contacts and the "
-              "breakdowns by list.")
+        print(f"Not rebuilt (--no-build): the next run or refresh {later}.")
         return EXIT_OK
     print("Rebuilding the marts and publishing (no API requests) ...", flush=True)
     _refresh(settings, verbose=args.verbose)
-    print(f"Published: marts.dim_contacts and marts.campaign_list_performance in "
-          f"{settings.published_path}")
+    print(f"Published: {built(settings)} in {settings.published_path}")
     return EXIT_OK
+
+
+def cmd_contacts_load(args: argparse.Namespace) -> int:
+    from orchestration.lib.audience.contacts import load_contacts
+
+    return _load_file(
+        args, lambda con, path, s: load_contacts(
+            con, path, region=s.contacts_default_region, list_name=args.list_name,
+            as_of=args.as_of),
+        lambda s: f"numbers without a country code read as {s.contacts_default_region}",
+        built=lambda s: "marts.dim_contacts and marts.campaign_list_performance",
+        later="builds dim_contacts and the breakdowns by list")
 
 
 def cmd_conversions_load(args: argparse.Namespace) -> int:
-    from orchestration.defs.warehouse.resources import Warehouse
     from orchestration.lib.audience.conversions import load_conversions
 
-    settings = load_settings(require_credentials=False)
-    with exclusive_run(settings), Warehouse(settings).connect() as con:
-        print(f"Loading {args.file} into {settings.warehouse_path} (times without a zone read "
-              f"in {settings.account_timezone}) ...")
-        loaded = load_conversions(con, args.file, region=settings.contacts_default_region,
-                                  timezone=settings.account_timezone)
-    print(loaded.summary)
-    if args.no_build:
-        print("Not rebuilt (--no-build): the next run or refresh credits them to campaigns.")
-        return EXIT_OK
-    print("Rebuilding the marts and publishing (no API requests) ...", flush=True)
-    _refresh(settings, verbose=args.verbose)
-    print(f"Published: marts.conversion_attribution, and conversions, revenue and "
-          f"revenue_per_cost in the campaign performance marts ({settings.revenue_currency}, "
-          f"{settings.attribution_window_days}-day window), in {settings.published_path}")
-    return EXIT_OK
+    return _load_file(
+        args, lambda con, path, s: load_conversions(
+            con, path, region=s.contacts_default_region, timezone=s.account_timezone),
+        lambda s: f"times without a zone read in {s.account_timezone}",
+        built=lambda s: "marts.conversion_attribution, and conversions, revenue and "
+        f"revenue_per_cost in the campaign performance marts ({s.revenue_currency}, "
+        f"{s.attribution_window_days}-day window)",
+        later="credits them to campaigns")
 
 
 def cmd_recipient(args: argparse.Namespace) -> int:

@@ -194,3 +194,22 @@
             {{ alias }}_cc1.prefix_length, {{ alias }}_cc2.prefix_length,
             {{ alias }}_cc3.prefix_length))
 {%- endmacro %}
+
+{#- People reached (int_campaign_reach rows in `relation`) counted per channel, campaign and the
+    `by` columns, in delivery_rate_trends' terms, with the success rate over submitted: the
+    audience breakdowns' one shape. -#}
+{% macro reach_breakdown(relation, by) -%}
+    select
+        channel,
+        campaign_id,
+        {{ by | join(', ') }},
+        count(*) as volume,
+        count(*) filter (where submitted) as submitted,
+        count(*) filter (where succeeded) as succeeded,
+        count(*) filter (where failed) as failed,
+        count(*) filter (where rejected) as rejected,
+        {{ safe_divide('count(*) filter (where succeeded)',
+                       'count(*) filter (where submitted)') }} as success_rate
+    from {{ relation }}
+    group by all
+{%- endmacro %}

@@ -35,29 +35,7 @@ labelled as (
 ),
 
 counted as (
-    select
-        channel,
-        campaign_id,
-        label_kind,
-        label,
-        count(*) as volume,
-        count(*) filter (where submitted) as submitted,
-        count(*) filter (where succeeded) as succeeded,
-        count(*) filter (where failed) as failed,
-        count(*) filter (where rejected) as rejected
-    from labelled
-    group by all
+    {{ reach_breakdown('labelled', ['label_kind', 'label']) }}
 )
 
-select
-    channel,
-    campaign_id,
-    label_kind,
-    label,
-    volume,
-    submitted,
-    succeeded,
-    failed,
-    rejected,
-    {{ safe_divide('succeeded', 'submitted') }} as success_rate
-from counted
+select * from counted

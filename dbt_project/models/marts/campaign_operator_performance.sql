@@ -16,29 +16,7 @@ placed as (
 ),
 
 counted as (
-    select
-        channel,
-        campaign_id,
-        original_operator,
-        region,
-        count(*) as volume,
-        count(*) filter (where submitted) as submitted,
-        count(*) filter (where succeeded) as succeeded,
-        count(*) filter (where failed) as failed,
-        count(*) filter (where rejected) as rejected
-    from placed
-    group by all
+    {{ reach_breakdown('placed', ['original_operator', 'region']) }}
 )
 
-select
-    channel,
-    campaign_id,
-    original_operator,
-    region,
-    volume,
-    submitted,
-    succeeded,
-    failed,
-    rejected,
-    {{ safe_divide('succeeded', 'submitted') }} as success_rate
-from counted
+select * from counted

@@ -7,17 +7,8 @@ campaigns as (
     select * from {{ ref('stg_exotel__voice_campaigns') }}
 ),
 
--- Conversions credited to the campaign (conversion_attribution): revenue counts those in
--- revenue_currency (REVENUE_CURRENCY, the currency of the provider's costs).
 revenue as (
-    select
-        campaign_id,
-        count(*) as conversions,
-        coalesce(sum(amount) filter (where currency = '{{ var("revenue_currency") }}'), 0)
-            as revenue
-    from {{ ref('conversion_attribution') }}
-    where is_attributed
-    group by campaign_id
+    select * from {{ ref('int_campaign_revenue') }}
 ),
 
 -- The drop detector: the campaign's worst hour of first attempts against the account's usual

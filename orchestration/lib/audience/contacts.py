@@ -28,7 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from orchestration.lib.audience import numbers
-from orchestration.lib.audience.files import find_columns, quoted, read_file
+from orchestration.lib.audience.files import find_columns, quoted, read_file, rejected_lines
 from orchestration.lib.phone import mask_numbers
 from orchestration.lib.settings import ConfigError
 from orchestration.lib.warehouse import sql_string
@@ -82,11 +82,7 @@ class ContactLoad:
                  f"new contacts, {self.changed_contacts:,} changed (a new version), "
                  f"{self.unchanged_contacts:,} unchanged, {self.duplicate_rows:,} duplicate rows "
                  f"(the last of each number kept), {self.rejected:,} rejected."]
-        lines += [f"  rejected: {count:,} x {reason}" for reason, count in
-                  sorted(self.reasons.items(), key=lambda item: -item[1])]
-        if self.rejected:
-            lines.append("  (each with its row in raw.rejected_contacts)")
-        return "\n".join(lines)
+        return "\n".join([*lines, *rejected_lines(self.reasons, "raw.rejected_contacts")])
 
 
 def _text(found: dict, field: str) -> str:

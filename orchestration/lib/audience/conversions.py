@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.audience import numbers
-from orchestration.lib.audience.files import find_columns, quoted, read_file
+from orchestration.lib.audience.files import find_columns, quoted, read_file, rejected_lines
 from orchestration.lib.settings import ConfigError
 from orchestration.lib.warehouse import sql_string
 
@@ -48,11 +48,7 @@ class ConversionLoad:
         lines = [f"{self.rows_read:,} rows read in {self.seconds:.1f} s: {self.loaded:,} "
                  f"conversions loaded, {self.already_loaded:,} already loaded, "
                  f"{self.rejected:,} rejected."]
-        lines += [f"  rejected: {count:,} x {reason}" for reason, count in
-                  sorted(self.reasons.items(), key=lambda item: -item[1])]
-        if self.rejected:
-            lines.append("  (each with its row in raw.rejected_conversions)")
-        return "\n".join(lines)
+        return "\n".join([*lines, *rejected_lines(self.reasons, "raw.rejected_conversions")])
 
 
 def _text(found: dict, field: str) -> str:

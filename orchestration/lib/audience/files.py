@@ -52,3 +52,10 @@ def find_columns(names: list[str], aliases: dict[str, tuple[str, ...]]) -> dict[
 
 def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def rejected_lines(reasons: dict[str, int], table: str) -> list[str]:
+    """A load's rejects in words, most common first, and where the rows are kept."""
+    lines = [f"  rejected: {count:,} x {reason}" for reason, count in
+             sorted(reasons.items(), key=lambda item: -item[1])]
+    return [*lines, f"  (each with its row in {table})"] if lines else []
