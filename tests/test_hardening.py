@@ -231,7 +231,9 @@ ALERT_SECRETS_ENV = {
     "ALERT_WEBHOOK_URL": f"https://hooks.example.com/services/{ALERT_WEBHOOK_SECRET}",
     "ALERT_SMTP_HOST": "127.0.0.1", "ALERT_SMTP_PORT": "1", "ALERT_SMTP_USERNAME": "alerts",
     "ALERT_SMTP_PASSWORD": ALERT_SMTP_PASSWORD, "ALERT_SMTP_FROM": "alerts@example.com",
-    "ALERT_EMAIL_TO": "ops@example.com"}
+    "ALERT_EMAIL_TO": "ops@example.com",
+    # The published copy's recipient_key is keyed with this: never stored or printed either.
+    "RECIPIENT_LOOKUP_KEY": "lookup-key-0123456789abcdef"}
 
 
 def test_the_api_key_and_token_never_reach_dagsters_run_storage(verbose_sync) -> None:
@@ -241,9 +243,12 @@ def test_the_api_key_and_token_never_reach_dagsters_run_storage(verbose_sync) ->
     # The scan reads what Dagster stored: the run's warehouse path is in it (decompressed).
     assert str(verbose_sync["tmp"] / "warehouse.duckdb").encode() in stored
     result = verbose_sync["result"]
-    for secret in (KEY, TOKEN, ALERT_WEBHOOK_SECRET, ALERT_SMTP_PASSWORD):
+    lookup_key = ALERT_SECRETS_ENV["RECIPIENT_LOOKUP_KEY"]
+    for secret in (KEY, TOKEN, ALERT_WEBHOOK_SECRET, ALERT_SMTP_PASSWORD, lookup_key):
         assert secret.encode() not in stored
         assert secret not in result.stdout + result.stderr
+    published = (verbose_sync["tmp"] / "published.duckdb").read_bytes()
+    assert lookup_key.encode() not in published and b"recipient_key" in published
 
 
 # ---- 4. ids from the API are data, never a path ---------------------------------------------
