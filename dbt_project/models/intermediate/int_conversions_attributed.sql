@@ -14,7 +14,8 @@ versions as (
 ),
 
 reach as (
-    select * from {{ ref('int_campaign_reach') }} where succeeded
+    select * from {{ ref('int_campaign_reach') }}
+    where succeeded
 ),
 
 people as (
@@ -41,9 +42,9 @@ credited as (
     inner join conversions on people.conversion_key = conversions.conversion_key
     inner join reach
         on people.number = reach.number
-        and reach.reached_at <= conversions.occurred_at
-        and reach.reached_at
-        > conversions.occurred_at - to_days({{ var('attribution_window_days') }})
+        and conversions.occurred_at >= reach.reached_at
+        and conversions.occurred_at - to_days({{ var('attribution_window_days') }})
+        < reach.reached_at
     group by people.conversion_key
 )
 

@@ -24,14 +24,26 @@ matched as (
 ),
 
 labelled as (
-    select matched.*, 'list' as label_kind, unnest(lists) as label
-    from matched where len(lists) > 0
+    select
+        matched.*,
+        'list' as label_kind,
+        unnest(matched.lists) as label
+    from matched
+    where len(matched.lists) > 0
     union all
-    select matched.*, 'tag' as label_kind, unnest(tags) as label
-    from matched where len(tags) > 0
+    select
+        matched.*,
+        'tag' as label_kind,
+        unnest(matched.tags) as label
+    from matched
+    where len(matched.tags) > 0
     union all
-    select matched.*, 'none' as label_kind, '(not in contacts)' as label
-    from matched where not is_known
+    select
+        matched.*,
+        'none' as label_kind,
+        '(not in contacts)' as label
+    from matched
+    where not matched.is_known
 ),
 
 counted as (

@@ -18,7 +18,11 @@ attempts as (
 ),
 
 call_reasons as (
-    select code, cause as description from {{ ref('dim_error_codes') }} where channel = 'voice'
+    select
+        code,
+        cause as description
+    from {{ ref('dim_error_codes') }}
+    where channel = 'voice'
 ),
 
 events as (
