@@ -453,6 +453,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status.unreconciled:
         print(format_table(["channel", "campaign", "name", "in warehouse", "reported"],
                            status.unreconciled))
+    if status.file_loads:
+        print("\nContact and conversion files loaded (rejected rows: raw.rejected_contacts, "
+              "raw.rejected_conversions)")
+        print(format_table(["kind", "file", "loaded (UTC)", "rows", "stored", "rejected"],
+                           [(k, f, f"{at:%Y-%m-%d %H:%M}", r, n, j)
+                            for k, f, at, r, n, j in status.file_loads]))
     return EXIT_OK
 
 

@@ -362,3 +362,17 @@ def test_failed_recipients_export_with_the_identifiers_chosen(audience_run, tmp_
     assert list(sheet.columns[:4]) == ["recipient", "external_id", "email", "name"]
     assert "submitted_at (Asia/Kolkata)" in sheet.columns
     assert len(sheet) == sms.size
+
+
+def test_status_lists_the_files_loaded(audience_run) -> None:
+    done = audience_run["cli"]("status", "--published",
+                               str(audience_run["settings"].published_path))
+    assert done.returncode == 0, done.stderr
+    section = done.stdout.split("Contact and conversion files loaded")[1]
+    rows = [line.split() for line in section.splitlines()[3:] if line.strip()]
+    assert [(r[0], Path(r[1]).name) for r in rows] == [
+        ("conversions", "conversions.csv"), ("contacts", "moved.csv"),
+        ("contacts", "contacts.csv")]
+    contacts = audience_run["contacts"]
+    assert rows[2][-3:] == [f"{int(contacts.in_file.sum()) + 2:,}",
+                            f"{int(contacts.in_file.sum()):,}", "2"]

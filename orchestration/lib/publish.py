@@ -41,6 +41,13 @@ OPS_QUERIES = {
     "rejected_records_summary": """
         SELECT entity, campaign_id, failed_checks, count(*) AS records, max(loaded_at) AS last_seen
         FROM src.raw.rejected_records GROUP BY ALL""",
+    # Contact and conversion files loaded (contacts load, conversions load), newest first.
+    "file_loads": """
+        SELECT 'contacts' AS kind, source_file, loaded_at, rows_read,
+               new_contacts + changed_contacts AS stored, rejected FROM src.raw.contact_loads
+        UNION ALL
+        SELECT 'conversions', source_file, loaded_at, rows_read, loaded, rejected
+        FROM src.raw.conversion_loads""",
     "raw_row_counts": """
         SELECT 'sms_messages' AS table_name, count(*) AS row_count FROM src.raw.sms_messages
         UNION ALL SELECT 'call_attempts', count(*) FROM src.raw.call_attempts

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -94,6 +94,8 @@ class Status:
     # channel, finished_at, requests (all, list, campaign, detail, message), retries, campaigns
     # pulled, of which skipped, messages polled, minutes at the provider's documented rate
     requests: list[tuple[Any, ...]]
+    # kind (contacts, conversions), file, loaded_at, rows read, stored, rejected; newest first
+    file_loads: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def read_status(path: Path) -> Status:
@@ -131,10 +133,19 @@ def read_status(path: Path) -> Status:
             SELECT 'voice', p.campaign_id, p.campaign_name, p.contacts, p.reported_created
             FROM marts.voice_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
             WHERE d.is_receipt_window_closed AND NOT p.is_reconciled ORDER BY 1, 2""").fetchall()
+        loads = con.execute("""
+            SELECT kind, source_file, loaded_at, rows_read, stored, rejected FROM ops.file_loads
+            ORDER BY loaded_at DESC LIMIT 10""").fetchall() if _has_table(
+            con, "ops", "file_loads") else []
     finally:
         con.close()
     return Status(published_at, run_id, phones, runs, counts, int(rejected_total), rejected,
-                  unreconciled, requests)
+                  unreconciled, requests, loads)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? "
+                            "AND table_name = ?", [schema, table]).fetchone()[0])
 
 
 ALERT_COLUMNS = ["rule", "severity", "campaign", "measured", "threshold", "message",

@@ -130,6 +130,10 @@ CREATE TABLE IF NOT EXISTS raw.conversions (
     currency VARCHAR, occurred_at TIMESTAMPTZ, load_id VARCHAR, source_file VARCHAR,
     loaded_at TIMESTAMPTZ
 );
+CREATE TABLE IF NOT EXISTS raw.conversion_loads (
+    load_id VARCHAR, source_file VARCHAR, rows_read BIGINT, loaded BIGINT,
+    already_loaded BIGINT, rejected BIGINT, seconds DOUBLE, loaded_at TIMESTAMPTZ
+);
 CREATE TABLE IF NOT EXISTS raw.rejected_conversions (
     load_id VARCHAR, source_file VARCHAR, row_number BIGINT, reason VARCHAR, record JSON,
     loaded_at TIMESTAMPTZ

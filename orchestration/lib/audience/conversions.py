@@ -131,6 +131,10 @@ def load_conversions(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
     loaded = con.execute("SELECT count(*) FROM conversion_new").fetchone()[0]
     reasons = dict(con.execute("SELECT reason, count(*) FROM conversion_checked "
                                "WHERE reason <> '' GROUP BY reason").fetchall())
+    seconds = time.perf_counter() - started
+    con.execute("INSERT INTO raw.conversion_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [load_id, str(path), rows_read, loaded, rows_read - rejected - loaded,
+                 rejected, seconds, now])
     con.commit()
     return ConversionLoad(rows_read, loaded, rows_read - rejected - loaded, rejected, reasons,
-                          time.perf_counter() - started)
+                          seconds)
