@@ -20,7 +20,8 @@ select
     is_submitted as submitted,
     is_delivered as succeeded,
     is_failed as failed,
-    is_rejected as rejected
+    is_rejected as rejected,
+    loaded_at
 from messages
 union all
 select
@@ -32,5 +33,6 @@ select
     is_connected as succeeded,
     -- The provider's failed: not reached, the call failed or was canceled.
     not is_pending and final_status in ('failed', 'canceled') as failed,
-    false as rejected
+    false as rejected,
+    loaded_at
 from contacts

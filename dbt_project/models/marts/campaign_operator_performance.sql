@@ -2,8 +2,17 @@
 -- 002's breakdown by platform): phonenumbers' carrier and geocoder data, by number prefix.
 -- "Original": a number ported to another operator still counts under the one its range was
 -- allocated to. Numbers the data does not place count under 'unknown'.
+-- Incremental by campaign: a number's prefix is looked up (raw/number_prefixes) before its
+-- campaign is first built, and a prefix's answer never changes, so only campaigns with new
+-- reach rows need counting again.
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='campaign_id', on_schema_change='append_new_columns') }}
+
 with reach as (
-    select * from {{ ref('int_campaign_reach') }}
+    select * from {{ ref('int_campaign_reach') }} as reach
+    where {{ only_changed_campaigns('reach.campaign_id',
+                                    [ref('int_sms_messages_classified'),
+                                     ref('int_voice_contacts_summarised')]) }}
 ),
 
 placed as (
@@ -17,6 +26,19 @@ placed as (
 
 counted as (
     {{ reach_breakdown('placed', ['original_operator', 'region']) }}
+),
+
+-- The incremental watermark: the newest reach row each campaign was counted from.
+loaded as (
+    select
+        campaign_id,
+        max(loaded_at) as loaded_at
+    from reach
+    group by campaign_id
 )
 
-select * from counted
+select
+    counted.*,
+    loaded.loaded_at
+from counted
+inner join loaded on counted.campaign_id = loaded.campaign_id
