@@ -376,3 +376,34 @@ def test_status_lists_the_files_loaded(audience_run) -> None:
     contacts = audience_run["contacts"]
     assert rows[2][-3:] == [f"{int(contacts.in_file.sum()) + 2:,}",
                             f"{int(contacts.in_file.sum()):,}", "2"]
+
+
+def test_a_later_contacts_load_recounts_campaigns_already_counted(audience_run) -> None:
+    """The list breakdown is incremental by campaign, but a contacts load can change any
+    campaign: people who were in no file join the list "Late" (their first version applies
+    back in time), and the rebuild `contacts load` runs counts every campaign again. (Last in
+    this file: it changes the module's published copy.)"""
+    contacts, cli = audience_run["contacts"], audience_run["cli"]
+    people, _ = _truth(audience_run["now"])
+    late = {int(contacts.number[i]) for i in np.flatnonzero(~contacts.in_file)[::2]}
+    path = audience_run["settings"].warehouse_path.with_name("late.csv")
+    pd.DataFrame({"phone": [f"+91{n}" for n in sorted(late)]}).to_csv(path, index=False)
+    done = cli("contacts", "load", str(path), "--list", "Late")  # loads, rebuilds, publishes
+    assert done.returncode == 0, done.stderr
+    expected_late, expected_unknown = collections.defaultdict(list), collections.defaultdict(list)
+    index = {int(n): i for i, n in enumerate(contacts.number)}
+    for person in people:
+        key = (person["channel"], person["campaign_id"])
+        if person["number"] in late:
+            expected_late[key].append(person)
+        elif not contacts.in_file[index[person["number"]]]:
+            expected_unknown[key].append(person)
+    with duckdb.connect(str(audience_run["settings"].published_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT channel, campaign_id, label, volume, submitted, succeeded, failed, rejected "
+            "FROM marts.campaign_list_performance WHERE label IN ('Late', '(not in contacts)')"
+        ).fetchall()
+    got_late = {(c, k): tuple(v) for c, k, label, *v in rows if label == "Late"}
+    got_unknown = {(c, k): tuple(v) for c, k, label, *v in rows if label != "Late"}
+    assert got_late == {key: _tally(rows) for key, rows in expected_late.items()} != {}
+    assert got_unknown == {key: _tally(rows) for key, rows in expected_unknown.items()}

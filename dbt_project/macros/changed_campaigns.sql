@@ -9,3 +9,20 @@
         select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ target }}
     )
 {%- endmacro %}
+
+{#- Whether contacts were loaded after `target` was last built (its newest
+    contacts_loaded_at): then a contacts breakdown counts every campaign again, since a new
+    contact's first version applies back in time. True on a full build. -#}
+{% macro contacts_loaded_since(target) -%}
+    {%- if target is not none and execute and is_incremental() -%}
+        {%- set query -%}
+            select
+                (select coalesce(max(loaded_at), '-infinity'::timestamptz)
+                    from {{ source('raw', 'contact_versions') }})
+                > (select coalesce(max(contacts_loaded_at), '-infinity'::timestamptz)
+                    from {{ target }})
+        {%- endset -%}
+        {{- return(run_query(query).columns[0].values()[0]) -}}
+    {%- endif -%}
+    {{- return(true) -}}
+{%- endmacro %}

@@ -2,8 +2,22 @@
 -- reached, counted by the lists and tags each person had when it reached them (the contact's
 -- version valid then), so re-tagging a contact later never rewrites an old campaign. A person
 -- on two lists counts in both; one in no contact file counts under '(not in contacts)'.
+-- Incremental by campaign, except after a contacts load: a load can change any campaign's
+-- counts (a new contact's first version applies back in time), so then every campaign is
+-- counted again. contacts_loaded_at records the newest contact version each build saw.
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='campaign_id', on_schema_change='append_new_columns') }}
+
+-- depends_on: {{ ref('int_sms_messages_classified') }}
+-- depends_on: {{ ref('int_voice_contacts_summarised') }}
+-- (the watermark's relations, named here too: dbt only sees refs it renders at parse time)
+{%- set recount_all = contacts_loaded_since(this) %}
+
 with reach as (
-    select * from {{ ref('int_campaign_reach') }}
+    select * from {{ ref('int_campaign_reach') }} as reach
+    where {{ 'true' if recount_all else only_changed_campaigns(
+        'reach.campaign_id',
+        [ref('int_sms_messages_classified'), ref('int_voice_contacts_summarised')]) }}
 ),
 
 versions as (
@@ -48,6 +62,23 @@ labelled as (
 
 counted as (
     {{ reach_breakdown('labelled', ['label_kind', 'label']) }}
+),
+
+-- The incremental watermarks: the newest reach row each campaign was counted from, and the
+-- newest contact version there was.
+loaded as (
+    select
+        campaign_id,
+        max(loaded_at) as loaded_at
+    from reach
+    group by campaign_id
 )
 
-select * from counted
+select
+    counted.*,
+    loaded.loaded_at,
+    (
+        select max(versions.loaded_at) from versions
+    ) as contacts_loaded_at
+from counted
+inner join loaded on counted.campaign_id = loaded.campaign_id
