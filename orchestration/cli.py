@@ -483,7 +483,12 @@ def _load_file(args: argparse.Namespace, load: Callable, note: str, *, built: st
     settings = load_settings(require_credentials=False)
     with exclusive_run(settings), Warehouse(settings).connect() as con:
         print(f"Loading {args.file} into {settings.warehouse_path} ({note(settings)}) ...")
-        loaded = load(con, args.file, settings)
+        try:
+            loaded = load(con, args.file, settings)
+        except duckdb.Error as error:  # not the published copy's: say whose
+            first = str(error).splitlines()[0]
+            raise PipelineError(f"the warehouse could not store {args.file} ({first}); "
+                                "nothing of it was kept") from None
     print(loaded.summary)
     if args.no_build:
         print(f"Not rebuilt (--no-build): the next run or refresh {later}.")
