@@ -119,9 +119,10 @@ PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def failure_cause(events: Iterable[dg.DagsterEvent]) -> str:
+def failure_cause(events: Iterable[dg.DagsterEvent],
+                  default: str = "see the log above") -> str:
     """The first failure among a run's events as the thing to fix, not the op that raised
-    it: the lock holder, the cast that failed, the dbt node and its error."""
+    it: the lock holder, the cast that failed, the dbt node and its error; else `default`."""
     for event in events:
         error = _error_of(event)
         if error is None:
@@ -130,7 +131,7 @@ def failure_cause(events: Iterable[dg.DagsterEvent]) -> str:
             error = error.cause
         where = f"{event.step_key}: " if event.step_key else ""
         return where + _first_words(error.message)
-    return "see the log above"
+    return default
 
 
 def _error_of(event: dg.DagsterEvent) -> Any:

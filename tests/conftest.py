@@ -6,9 +6,12 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import orjson
 import pytest
 
 from orchestration.lib.exotel import ExotelClient, RetryPolicy
@@ -59,3 +62,33 @@ def demo_run(tmp_path_factory) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr[-3000:]
     return {"home": home, "result": result,
             "published": home / "data" / "demo" / "published.duckdb"}
+
+
+# A chat webhook on 127.0.0.1 for the alerts' tests: records each POST as (path, JSON body) in
+# `posts`, and answers the statuses queued in `answers` (then 200).
+class _WebhookHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        server = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server.posts.append((self.path, orjson.loads(body)))
+        status = server.answers.pop(0) if server.answers else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+@pytest.fixture
+def hook() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _WebhookHandler)
+    server.posts, server.answers = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+

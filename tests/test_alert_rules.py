@@ -6,9 +6,7 @@ real DuckDB and dbt, real Dagster runs, a real webhook receiver."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -36,28 +34,6 @@ OUTAGE_START = dt.datetime(2026, 1, 30, 16, 0, tzinfo=dt.timezone(dt.timedelta(h
 THRESHOLDS = {row.alert_rule: row.threshold for row in alert_thresholds()}
 
 
-class _Hook(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        return
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        self.server.posts.append(orjson.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-@pytest.fixture
-def hook() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.posts = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 def _hook_url(server: ThreadingHTTPServer) -> str:
     host, port = server.server_address[:2]
     return f"http://{host}:{port}/hooks/t0k3n"
@@ -81,7 +57,7 @@ def test_an_hours_drop_alerts_and_a_month_of_ordinary_noise_raises_none(tmp_path
         settings = sandbox_settings(sandbox.url, warehouse, ALERT_WEBHOOK_URL=_hook_url(hook))
         result = run_pipeline(settings, log_level="WARNING")
 
-    [told] = [body["alert"] for body in hook.posts
+    [told] = [body["alert"] for _, body in hook.posts
               if body["alert"]["rule"] == "sms_delivery_rate_drop"]
     assert told["state"] == "fired" and told["campaign_id"] == last_sms.campaign_id
     assert told["severity"] == "error" and told["threshold"] == 0.25
@@ -205,13 +181,13 @@ def test_a_failed_run_is_alerted_once_and_resolved_by_the_next_good_run(tmp_path
         for _ in range(2):
             with pytest.raises(PipelineError, match="published__marts"):
                 run_pipeline(broken, log_level="CRITICAL")
-        failed = [b["alert"] for b in hook.posts if b["alert"]["rule"] == "run_failed"]
+        failed = [b["alert"] for _, b in hook.posts if b["alert"]["rule"] == "run_failed"]
         assert [a["state"] for a in failed] == ["fired"]  # told once for two failures
         assert "published__marts" in failed[0]["message"]
         assert token not in orjson.dumps(hook.posts).decode()
 
         run_pipeline(settings, log_level="WARNING")
-    states = [b["alert"]["state"] for b in hook.posts if b["alert"]["rule"] == "run_failed"]
+    states = [b["alert"]["state"] for _, b in hook.posts if b["alert"]["rule"] == "run_failed"]
     assert states == ["fired", "resolved"]
     [kept] = [row for row in read_alerts(settings.published_path) if row[0] == "run_failed"]
     assert kept[-1] is not None  # resolved_at
@@ -237,7 +213,7 @@ def test_a_failed_run_is_alerted_once_and_resolved_by_the_next_good_run(tmp_path
         sensor_name=sensor.name, dagster_event=failure, dagster_instance=instance,
         dagster_run=run.dagster_run).for_run_failure()
     sensor(context)
-    told = [b["alert"] for b in hook.posts if b["alert"]["rule"] == "run_failed"]
+    told = [b["alert"] for _, b in hook.posts if b["alert"]["rule"] == "run_failed"]
     assert [a["state"] for a in told] == ["fired", "resolved", "fired"]
     assert "the provider's export was empty" in told[-1]["message"]
     with duckdb.connect(str(warehouse), read_only=True) as con:

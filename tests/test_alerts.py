@@ -7,12 +7,10 @@ import datetime as dt
 import logging
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import orjson
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -27,32 +25,6 @@ ALERT = Alert(rule="dlt_rejection_spike", severity="error", state="fired",
               campaign_name="Festive Sale", measured=0.2, threshold=0.05)
 PASSWORD = "smtp-pass-0123456789"  # noqa: S105 - the test server's own
 NO_WAIT = {"sleep": lambda seconds: None}
-
-
-class _Hook(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        return
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        server = self.server
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        server.posts.append((self.path, orjson.loads(body)))
-        status = server.answers.pop(0) if server.answers else 200
-        self.send_response(status)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-
-@pytest.fixture
-def hook() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.posts, server.answers = [], []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def _webhook(server: ThreadingHTTPServer, secret_path: str = "/services/T0/B0/s3cr3t"

@@ -196,8 +196,9 @@
 {%- endmacro %}
 
 {#- People reached (int_campaign_reach rows in `relation`) counted per channel, campaign and the
-    `by` columns, in delivery_rate_trends' terms, with the success rate over submitted: the
-    audience breakdowns' one shape. -#}
+    `by` columns, in delivery_rate_trends' terms, with the success rate over submitted, and
+    loaded_at, the newest reach row of the campaign (the incremental watermark): the audience
+    breakdowns' one shape. -#}
 {% macro reach_breakdown(relation, by) -%}
     select
         channel,
@@ -209,7 +210,8 @@
         count(*) filter (where failed) as failed,
         count(*) filter (where rejected) as rejected,
         {{ safe_divide('count(*) filter (where succeeded)',
-                       'count(*) filter (where submitted)') }} as success_rate
+                       'count(*) filter (where submitted)') }} as success_rate,
+        max(max(loaded_at)) over (partition by campaign_id) as loaded_at
     from {{ relation }}
-    group by all
+    group by channel, campaign_id, {{ by | join(', ') }}
 {%- endmacro %}

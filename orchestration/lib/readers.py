@@ -354,19 +354,20 @@ class Export:
 
 
 # What each export holds, per channel: a list of recipients with their outcome in words.
-# (title, columns, table, order): `recipients` is `contacts` with the people's identifiers.
+# (title, columns (a name, or (name, column)), table, order): `recipients` is `contacts` with
+# the people's identifiers.
 _EXPORTS = {
-    ("failed", "sms"): ("Failed recipients", """
-        recipient_number AS recipient, final_status AS status, fail_reason, error_code,
-        error_category, bounce_type, attempts, last_attempt_at""", "failed_recipients",
-        "error_category, recipient_number"),
-    ("contacts", "sms"): ("Recipients", """
-        recipient_number AS recipient, is_valid_number, status, detailed_status,
-        detailed_status_code, fail_reason, submitted_at, delivered_at""", "sms_recipients",
-        "submitted_at NULLS LAST, sms_sid"),
-    ("contacts", "voice"): ("Contacts", """
-        contact_number AS contact, is_valid_number, final_status, attempts,
-        last_duration_seconds, outcome_reason, first_attempt_at, last_attempt_at""",
+    ("failed", "sms"): ("Failed recipients", (
+        ("recipient", "recipient_number"), ("status", "final_status"), "fail_reason",
+        "error_code", "error_category", "bounce_type", "attempts", "last_attempt_at"),
+        "failed_recipients", "error_category, recipient_number"),
+    ("contacts", "sms"): ("Recipients", (
+        ("recipient", "recipient_number"), "is_valid_number", "status", "detailed_status",
+        "detailed_status_code", "fail_reason", "submitted_at", "delivered_at"),
+        "sms_recipients", "submitted_at NULLS LAST, sms_sid"),
+    ("contacts", "voice"): ("Contacts", (
+        ("contact", "contact_number"), "is_valid_number", "final_status", "attempts",
+        "last_duration_seconds", "outcome_reason", "first_attempt_at", "last_attempt_at"),
         "voice_contacts", "first_attempt_at NULLS LAST, contact_number"),
 }
 _EXPORTS[("failed", "voice")] = _EXPORTS[("failed", "sms")]
@@ -407,8 +408,10 @@ def export_rows(path: Path, campaign_id: str, what: str,
                             "(see `campaign-analytics query \"SELECT campaign_id, campaign_name "
                             "FROM marts.dim_campaigns\"`)")
         zone = ZoneInfo(con.execute("SELECT account_timezone FROM ops.publish").fetchall()[0][0])
-        title, columns, table, order = _EXPORTS[(what, found[0][0])]
-        own = [c.strip().split(" AS ")[-1] for c in " ".join(columns.split()).split(",")]
+        title, spec, table, order = _EXPORTS[(what, found[0][0])]
+        named = [(c, c) if isinstance(c, str) else c for c in spec]
+        own = [name for name, _ in named]
+        columns = ", ".join(c if c == n else f"{c} AS {n}" for n, c in named)
         chosen = _export_fields(what, own, fields)
         wants_contact = bool(set(chosen) & set(IDENTIFIER_FIELDS))
         keyed = "recipient_key" in {c for c, _ in _published_columns(con, table)}

@@ -31,6 +31,7 @@ SMS_PENDING_STATUSES: tuple[str, ...] = tuple(_project_vars()["sms_pending_statu
 FRESHNESS_MAX_AGE_HOURS: float = float(_project_vars()["freshness_max_age_hours"])
 UNRECONCILED_PULL_ATTEMPTS: int = int(_project_vars()["unreconciled_pull_attempts"])
 ALERT_MIN_VOLUME: int = int(_project_vars()["alert_min_volume"])
+VALID_PHONE_NUMBER_PATTERN: str = _project_vars()["valid_phone_number_pattern"]
 
 
 @dataclass(frozen=True)

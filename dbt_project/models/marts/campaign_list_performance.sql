@@ -62,23 +62,11 @@ labelled as (
 
 counted as (
     {{ reach_breakdown('labelled', ['label_kind', 'label']) }}
-),
-
--- The incremental watermarks: the newest reach row each campaign was counted from, and the
--- newest contact version there was.
-loaded as (
-    select
-        campaign_id,
-        max(loaded_at) as loaded_at
-    from reach
-    group by campaign_id
 )
 
 select
     counted.*,
-    loaded.loaded_at,
     (
         select max(versions.loaded_at) from versions
     ) as contacts_loaded_at
 from counted
-inner join loaded on counted.campaign_id = loaded.campaign_id

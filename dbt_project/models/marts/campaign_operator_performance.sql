@@ -26,19 +26,6 @@ placed as (
 
 counted as (
     {{ reach_breakdown('placed', ['original_operator', 'region']) }}
-),
-
--- The incremental watermark: the newest reach row each campaign was counted from.
-loaded as (
-    select
-        campaign_id,
-        max(loaded_at) as loaded_at
-    from reach
-    group by campaign_id
 )
 
-select
-    counted.*,
-    loaded.loaded_at
-from counted
-inner join loaded on counted.campaign_id = loaded.campaign_id
+select * from counted

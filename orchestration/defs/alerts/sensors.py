@@ -23,9 +23,8 @@ def run_failure_alert_sensor(settings: Settings) -> dg.SensorDefinition:
         run = context.dagster_run
         events = [record.dagster_event for record in context.instance.all_logs(run.run_id)
                   if record.dagster_event is not None]
-        cause = failure_cause(events)
-        if cause == "see the log above":
-            cause = context.failure_event.message or "see the run's log in the Dagster UI"
+        cause = failure_cause(events, default=context.failure_event.message
+                              or "see the run's log in the Dagster UI")
         outcomes = record_run_failure(settings, run.job_name, run.run_id, cause)
         for outcome in outcomes:
             if not outcome.sent:

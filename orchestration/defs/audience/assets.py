@@ -41,8 +41,7 @@ def number_prefixes(context: dg.AssetExecutionContext,
             "SELECT max(loaded_at) FROM raw.call_attempts UNION ALL "
             "SELECT max(loaded_at) FROM raw.contact_versions)").fetchone()[0]
         con.begin()
-        looked_up = directory.update(
-            con, NUMBERS_SQL.replace("$since", "CAST(? AS TIMESTAMPTZ)"), now, [since] * 3)
+        looked_up = directory.update(con, NUMBERS_SQL, now, {"since": since})
         if until is not None:
             con.execute("INSERT INTO raw.number_directory_scans VALUES (?, ?)", [until, now])
         con.commit()

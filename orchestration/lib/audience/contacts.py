@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import pandera.pandas as pa
 from orchestration.lib.audience import numbers
 from orchestration.lib.audience.files import find_columns, quoted, read_file, rejected_lines
 from orchestration.lib.phone import mask_numbers
+from orchestration.lib.rules import VALID_PHONE_NUMBER_PATTERN
 from orchestration.lib.settings import ConfigError
 from orchestration.lib.warehouse import sql_string
 
@@ -47,7 +49,7 @@ MAX_TEXT = 256
 VALIDATION_BATCH_VECTORS = 50  # of 2,048 rows: about 100,000 rows per batch
 CONTACT_SCHEMA = pa.DataFrameSchema(
     {
-        "phone_e164": pa.Column(str, pa.Check.str_matches(r"^\+[1-9][0-9]{6,14}$"),
+        "phone_e164": pa.Column(str, pa.Check.str_matches(VALID_PHONE_NUMBER_PATTERN),
                                 nullable=False),
         "email": pa.Column(str, pa.Check.str_matches(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
                            nullable=True),
@@ -203,11 +205,8 @@ def load_contacts(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
                 [load_id, str(path), list_name, as_of, rows_read, new, changed, unchanged,
                  duplicates, len(reasons), seconds, now])
     con.commit()
-    counted: dict[str, int] = {}
-    for reason in reasons.values():
-        counted[reason] = counted.get(reason, 0) + 1
     return ContactLoad(load_id, rows_read, new, changed, unchanged, int(duplicates),
-                       len(reasons), counted, seconds)
+                       len(reasons), dict(Counter(reasons.values())), seconds)
 
 
 def _validate(frame: pd.DataFrame) -> dict[int, str]:

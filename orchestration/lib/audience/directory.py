@@ -20,9 +20,8 @@ from phonenumbers import carrier, geocoder
 from phonenumbers.carrierdata import CARRIER_DATA
 from phonenumbers.geodata import GEOCODE_DATA
 
+from orchestration.lib.rules import VALID_PHONE_NUMBER_PATTERN
 from orchestration.lib.warehouse import insert_rows
-
-E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 
 
 @cache
@@ -71,19 +70,20 @@ def describe(prefix: str) -> tuple[int, str | None, str | None]:
 
 
 def update(con: duckdb.DuckDBPyConnection, numbers_sql: str, now: dt.datetime,
-           parameters: list | None = None) -> int:
+           parameters: dict | None = None) -> int:
     """Look up the prefixes of `numbers_sql`'s numbers (a query with a `number` column, bound
-    to `parameters`) that raw.number_prefixes does not hold yet; how many were looked up."""
+    to the named `parameters`) that raw.number_prefixes does not hold yet; how many were
+    looked up."""
     write_country_codes(con)
     joins, prefix = prefix_sql("digits")
     missing = [row[0] for row in con.execute(f"""
         WITH numbers AS (
             SELECT DISTINCT ltrim(number, '+') AS digits FROM ({numbers_sql})
-            WHERE regexp_full_match(number, '{E164_PATTERN[1:-1]}')
+            WHERE regexp_full_match(number, '{VALID_PHONE_NUMBER_PATTERN}')
         )
         SELECT DISTINCT {prefix} AS phone_prefix FROM numbers {joins}
         WHERE {prefix} IS NOT NULL AND {prefix} NOT IN (
-            SELECT phone_prefix FROM raw.number_prefixes)""", parameters or []).fetchall()]
+            SELECT phone_prefix FROM raw.number_prefixes)""", parameters or {}).fetchall()]
     if missing:
         insert_rows(con, "raw.number_prefixes",
                     [(prefix_, *describe(prefix_), now) for prefix_ in missing])

@@ -25,19 +25,17 @@ def key_file(settings: Settings) -> Path:
     return settings.warehouse_path.with_name(settings.warehouse_path.name + ".lookup-key")
 
 
-def lookup_key(settings: Settings, *, create: bool = True) -> str | None:
+def lookup_key(settings: Settings) -> str:
+    """The key publishing uses: RECIPIENT_LOOKUP_KEY, else the key file (made on first use)."""
     configured = settings.recipient_lookup_key.reveal()
     if configured:
         return configured
     path = key_file(settings)
-    if path.exists():
-        return path.read_text().strip()
-    if not create:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(secrets.token_hex(32))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 

@@ -26,13 +26,6 @@ MIN_SHAPE_PREFIX = 4
 
 
 @dataclass(frozen=True)
-class Shape:
-    plus: bool
-    length: int
-    prefix: str
-
-
-@dataclass(frozen=True)
 class Parsed:
     country_code: int | None = None
     drop: int = 0  # leading digits that are not part of the national number
@@ -73,12 +66,12 @@ def parse_shape(example: str, plus: bool, region: str) -> Parsed:
     return Parsed(number.country_code, len(example) - len(national))
 
 
-def _parts(text_sql: str) -> str:
+def _parts(text_sql: str, prefix: str = "") -> str:
     """digits, plus and stray (anything but digits, separators and a leading '+': letters,
-    an extension) of a number's text."""
-    return (f"regexp_replace(coalesce({text_sql}, ''), '[^0-9]', '', 'g') AS digits, "
-            f"starts_with(ltrim(coalesce({text_sql}, '')), '+') AS plus, "
-            f"regexp_matches(coalesce({text_sql}, ''), '[^0-9+()./ -]') AS stray")
+    an extension) of a number's text, named with `prefix`."""
+    return (f"regexp_replace(coalesce({text_sql}, ''), '[^0-9]', '', 'g') AS {prefix}digits, "
+            f"starts_with(ltrim(coalesce({text_sql}, '')), '+') AS {prefix}plus, "
+            f"regexp_matches(coalesce({text_sql}, ''), '[^0-9+()./ -]') AS {prefix}stray")
 
 
 def _shape_key(digits: str) -> str:
@@ -134,8 +127,7 @@ def e164_sql(text_sql: str, region: str) -> tuple[str, str, str]:
     """(select expressions, joins, problem expression) turning `text_sql` into `phone_e164`
     through the learned shapes; `learn` must have seen these numbers."""
     region_literal = "'" + region.replace("'", "''") + "'"
-    parts = _parts(text_sql).replace(" AS digits", " AS n_digits").replace(
-        " AS plus", " AS n_plus").replace(" AS stray", " AS n_stray")
+    parts = _parts(text_sql, prefix="n_")
     joins = f"""
         LEFT JOIN raw.number_shapes AS n_shape ON n_shape.region = {region_literal}
             AND n_shape.plus = n_plus AND n_shape.n = length(n_digits)
