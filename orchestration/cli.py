@@ -34,12 +34,13 @@ from orchestration.lib.alerts.run_failure import record_run_failure
 from orchestration.lib.callbacks.landing import waiting_segments
 from orchestration.lib.callbacks.payloads import ENDPOINTS
 from orchestration.lib.callbacks.receiver import ReceiverThread, bind, create_app, serve
+from orchestration.lib.cells import counted
+from orchestration.lib.exports import export_rows, format_for, write_export
 from orchestration.lib.ids import check_id
 from orchestration.lib.readers import (
     ALERT_COLUMNS,
     ReadError,
     audience_summary,
-    export_rows,
     format_rows,
     format_table,
     kpi_summary,
@@ -48,7 +49,6 @@ from orchestration.lib.readers import (
     read_status,
     run_query,
     sms_totals,
-    write_xlsx,
 )
 from orchestration.lib.reports import write_campaign_report, write_overview
 from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS, alert_thresholds
@@ -204,6 +204,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 DEMO_DIR = Path("data/demo")
+SANDBOX_PRICES = {"SMS_CREDIT_PRICE": "0.25", "VOICE_PULSE_PRICE": "0.60"}  # in INR
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -216,6 +217,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
             "CALLBACK_LANDING_DIR": str(args.warehouse_dir / "callbacks"),
             "CALLBACK_TOKEN": secrets.token_urlsafe(24),
+            # The sandbox's price list, so revenue per cost compares money with money.
+            **{name: os.environ.get(name) or price for name, price in SANDBOX_PRICES.items()},
         }, dotenv_path=None)
         _demo_contacts(settings, server)
         _run(settings, None, verbose=args.verbose)
@@ -454,8 +457,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(format_table(["channel", "campaign", "name", "in warehouse", "reported"],
                            status.unreconciled))
     if status.file_loads:
-        print("\nContact and conversion files loaded (rejected rows: raw.rejected_contacts, "
-              "raw.rejected_conversions)")
+        print("\nContact and conversion files loaded (rejected rows, each with its line: "
+              "ops.rejected_file_rows)")
         print(format_table(["kind", "file", "loaded (UTC)", "rows", "stored", "rejected"],
                            [(k, f, f"{at:%Y-%m-%d %H:%M}", r, n, j)
                             for k, f, at, r, n, j in status.file_loads]))
@@ -533,7 +536,8 @@ def cmd_recipient(args: argparse.Namespace) -> int:
         print(f"Nothing sent to {args.who} (matched by {history.matched_by}"
               + (", no contact has it" if not history.numbers else "") + ").")
         return EXIT_OK
-    print(f"{len(history.rows)} messages and calls to {args.who} (matched by "
+    print(f"{counted(len(history.rows), 'message or call', 'messages and calls')} to "
+          f"{args.who} (matched by "
           f"{history.matched_by}; times in {history.zone}; numbers as published)")
     print(format_rows(HEADERS, history.rows, args.format))
     return EXIT_OK
@@ -550,18 +554,20 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     check_id(args.campaign)
-    out = _out(args.out or Path(f"{args.what}_{args.campaign}.{args.format}"))
+    fmt = format_for(args.out, args.format) if args.out else (args.format or "csv")
+    out = _out(args.out or Path(f"{args.what}_{args.campaign}.{fmt}"))
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
     export = export_rows(_published(args), args.campaign, args.what, fields)
-    if args.format == "xlsx":
-        write_xlsx(out, export)
-    else:
-        out.write_text(format_rows(export.headers, export.rows, "csv") + "\n")
-    print(f"Wrote {len(export.rows):,} {export.title.lower()} of {args.campaign} to {out}")
+    write_export(out, export, fmt)
+    print(f"Wrote {counted(len(export.rows), 'row')} ({export.title.lower()}) of "
+          f"{args.campaign} to {out}")
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.out and args.out.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--out {args.out}: reports are HTML; name the file .html "
+                          "(print it to PDF from the browser)")
     published = _published(args)
     if args.campaign:
         if args.start or args.end:
@@ -578,10 +584,20 @@ def cmd_report(args: argparse.Namespace) -> int:
                              out=_out(args.out) if args.out else None,
                              with_campaigns=not args.no_campaign_reports)
     print(f"Wrote the overview to {written.overview}")
+    if not written.listed and (start or end):
+        print(f"  No campaign started {_range_words(start, end)}: the overview shows the open "
+              "alerts only (see `campaign-analytics query \"SELECT min(started_at), "
+              "max(started_at) FROM marts.dim_campaigns\"`)")
     if written.campaigns:
         print(f"  and {len(written.campaigns):,} campaign reports beside it "
               f"({written.overview.parent})")
     return EXIT_OK
+
+
+def _range_words(start: dt.date | None, end: dt.date | None) -> str:
+    if start and end:
+        return f"between {start} and {end}"
+    return f"on or after {start}" if start else f"on or before {end}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -714,7 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "fail_reason), phone, and from the person's contact external_id, "
                         "email, name, lists, tags")
     export.add_argument("--campaign", required=True, metavar="ID")
-    export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    export.add_argument("--format", choices=["csv", "xlsx"], default=None,
+                        help="csv or xlsx (default: the --out file's extension, else csv)")
     export.add_argument("--out", type=Path, help="output file (default <what>_<ID>.<format>)")
     export.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
     export.set_defaults(handler=cmd_export)
@@ -739,12 +756,18 @@ def build_parser() -> argparse.ArgumentParser:
     for command in commands.choices.values():  # `-v` before or after the subcommand
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                              help="log debug detail, and dbt's progress per model")
+    # Each (sub)command knows its parser, so a stray argument points to that command's help.
+    for command in [*commands.choices.values(), contacts_load, conversions_load]:
+        command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        getattr(args, "command_parser", parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "command", None) == "backfill" and args.start and args.end is None:
         args.end = args.start
     # Only our own loggers print here: Dagster has its own console logger (a root handler would
@@ -762,10 +785,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except BrokenPipeError:
-        # `status | head`: the reader left. Point stdout at nothing so the exit flush is quiet.
+        # `query ... | head`: the reader took what it wanted and left, as with any Unix tool.
+        # Point stdout at nothing so the exit flush is quiet too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        print("error: the output was closed before everything was written", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_OK
     except (ConfigError, ReadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

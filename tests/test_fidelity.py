@@ -83,6 +83,9 @@ def test_the_health_thresholds_are_the_seeds_ranges() -> None:
         ("voice", "failure_rate", "investigate"): ("at_or_above", 0.15),
         ("voice", "answer_rate", "watch"): ("below", 0.50),
         ("voice", "retry_success_rate", "watch"): ("below", 0.20),
+        # Seed 001: "If your retry connect rate drops below 10% on a specific retry attempt,
+        # the additional retries may not be cost-effective": the one retry rule.
+        ("voice", "weakest_retry_connect_rate", "watch"): ("below", 0.10),
     }
 
 

@@ -48,6 +48,14 @@ OPS_QUERIES = {
         UNION ALL
         SELECT 'conversions', source_file, loaded_at, rows_read, loaded, rejected
         FROM src.raw.conversion_loads""",
+    # Rows of those files that could not be stored: each with its line in the file, its
+    # reason and the whole row as read (numbers in it masked with the rest).
+    "rejected_file_rows": """
+        SELECT 'contacts' AS kind, source_file, row_number + 1 AS line, reason,
+               CAST(record AS VARCHAR) AS record, loaded_at FROM src.raw.rejected_contacts
+        UNION ALL
+        SELECT 'conversions', source_file, row_number + 1, reason, CAST(record AS VARCHAR),
+               loaded_at FROM src.raw.rejected_conversions""",
     "raw_row_counts": """
         SELECT 'sms_messages' AS table_name, count(*) AS row_count FROM src.raw.sms_messages
         UNION ALL SELECT 'call_attempts', count(*) FROM src.raw.call_attempts
@@ -222,6 +230,9 @@ def publish(
             if phone_numbers == "masked" and name == "rejected_records_summary":
                 con.execute(f"UPDATE ops.{name} SET failed_checks = "
                             f"{_masked_text('failed_checks')}")
+            if phone_numbers == "masked" and name == "rejected_file_rows":
+                con.execute(f"UPDATE ops.{name} SET record = {_masked_text('record')}, "
+                            f"reason = {_masked_text('reason')}")
         con.execute(
             # Readers (reports) need the zone and receipt window the marts were built with.
             "CREATE OR REPLACE TABLE ops.publish AS SELECT ?::TIMESTAMPTZ AS published_at, "

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 
+from orchestration.lib.cells import safe_cell, terminal_text
 from orchestration.lib.settings import DEFAULT_RATE_LIMIT_PER_MINUTE
 
 
@@ -70,13 +70,37 @@ def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
                         "\"SELECT * FROM marts.dim_campaigns\"")
     con = open_published(path, sandboxed=True)
     try:
-        cursor = con.execute(sql)
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as error:
+            raise ReadError(f"query failed: {_with_hints(error)}") from None
+        if len(statements) != 1:
+            raise ReadError(f"give one statement per query, not {len(statements)}: run each "
+                            "on its own")
+        if statements[0].type not in READ_STATEMENTS:
+            kind = statements[0].type.name
+            raise ReadError(f"query runs reading statements only (SELECT, WITH, FROM, DESCRIBE, "
+                            f"SHOW, SUMMARIZE, EXPLAIN), not {kind}: the published copy is "
+                            "read-only")
+        cursor = con.execute(statements[0])
         headers = [d[0] for d in cursor.description or []]
         return headers, cursor.fetchall()
     except duckdb.Error as error:
-        raise ReadError(f"query failed: {_first_line(error)}") from None
+        raise ReadError(f"query failed: {_with_hints(error)}") from None
     finally:
         con.close()
+
+
+READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+# DuckDB's own help after an error's first line: kept, on the same line.
+_HINTS = ("Did you mean", "Candidate bindings", "Candidate tables")
+
+
+def _with_hints(error: BaseException) -> str:
+    """An error's first line and DuckDB's hints ("Did you mean ...?"), as one line."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    hints = [line for line in lines[1:] if line.startswith(_HINTS)]
+    return " ".join([_first_line(error), *hints])
 
 
 @dataclass(frozen=True)
@@ -187,7 +211,7 @@ def _cell(value: Any, group_digits: bool = True) -> str:
         return f"{value:{comma}}"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)
+    return terminal_text(str(value))
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
@@ -212,8 +236,8 @@ def format_rows(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str,
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows([[("" if v is None else v) for v in row] for row in rows])
+        writer.writerow([safe_cell(h) for h in headers])
+        writer.writerows([[("" if v is None else safe_cell(v)) for v in row] for row in rows])
         return buffer.getvalue().rstrip("\n")
     if fmt == "json":
         return json.dumps([dict(zip(headers, row, strict=True)) for row in rows], default=str,
@@ -314,7 +338,14 @@ def audience_summary(path: Path) -> str:
         "marts.conversion_attribution)",
         format_table(["channel", "campaign", "conversions", "revenue", "revenue / cost"],
                      [(c, n, k, f"{r:,.2f}", "-" if p is None else f"{p:,.1f}x")
-                      for c, n, k, r, p in revenue]) if revenue else "  none credited"])
+                      for c, n, k, r, p in revenue]) if revenue else "  none credited",
+        *([UNPRICED_NOTE] if revenue and any(p is None for *_, p in revenue) else [])])
+
+
+# Costs are the provider's units (SMS credits, voice pulses), revenue is money: no ratio of
+# the two until the units have a price.
+UNPRICED_NOTE = ("  (revenue / cost: '-' until SMS_CREDIT_PRICE and VOICE_PULSE_PRICE give the "
+                 "price of a credit and a pulse in REVENUE_CURRENCY; costs are in those units)")
 
 
 def _some(items: Sequence[str], most: int = 5) -> str:
@@ -342,116 +373,3 @@ def quality_summary(path: Path, run_id: str, failed_checks: Sequence[str]) -> st
                  + (_some(unreconciled) if unreconciled else "none"))
     lines.append("  failed checks: " + (_some(list(failed_checks)) if failed_checks else "none"))
     return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Export:
-    """Rows for a file people open: times in the account's zone, named in the header."""
-
-    title: str
-    headers: list[str]
-    rows: list[tuple[Any, ...]]
-
-
-# What each export holds, per channel: a list of recipients with their outcome in words.
-# (title, columns (a name, or (name, column)), table, order): `recipients` is `contacts` with
-# the people's identifiers.
-_EXPORTS = {
-    ("failed", "sms"): ("Failed recipients", (
-        ("recipient", "recipient_number"), ("status", "final_status"), "fail_reason",
-        "error_code", "error_category", "bounce_type", "attempts", "last_attempt_at"),
-        "failed_recipients", "error_category, recipient_number"),
-    ("contacts", "sms"): ("Recipients", (
-        ("recipient", "recipient_number"), "is_valid_number", "status", "detailed_status",
-        "detailed_status_code", "fail_reason", "submitted_at", "delivered_at"),
-        "sms_recipients", "submitted_at NULLS LAST, sms_sid"),
-    ("contacts", "voice"): ("Contacts", (
-        ("contact", "contact_number"), "is_valid_number", "final_status", "attempts",
-        "last_duration_seconds", "outcome_reason", "first_attempt_at", "last_attempt_at"),
-        "voice_contacts", "first_attempt_at NULLS LAST, contact_number"),
-}
-_EXPORTS[("failed", "voice")] = _EXPORTS[("failed", "sms")]
-_EXPORTS[("recipients", "sms")] = _EXPORTS[("contacts", "sms")]
-_EXPORTS[("recipients", "voice")] = _EXPORTS[("contacts", "voice")]
-# Fields from the person's contact (dim_contacts, current version), matched by recipient_key.
-IDENTIFIER_FIELDS = ("external_id", "email", "name", "lists", "tags")
-RECIPIENTS_DEFAULT = ("phone", "external_id", "email", "name")
-
-
-def _export_fields(what: str, own: list[str], fields: Sequence[str] | None) -> list[str]:
-    number = own[0]  # recipient or contact
-    if fields is None:
-        if what != "recipients":
-            return own
-        return [number, *RECIPIENTS_DEFAULT[1:],
-                *[f for f in own[1:] if f != "is_valid_number"]]
-    allowed = ["phone", *own, *IDENTIFIER_FIELDS]
-    unknown = [f for f in fields if f not in allowed]
-    if unknown or not fields:
-        raise ReadError(f"unknown field(s) {', '.join(unknown) or '(none given)'} for "
-                        f"`export {what}`: choose from {', '.join(allowed)}")
-    return [number if f == "phone" else f for f in dict.fromkeys(fields)]
-
-
-def export_rows(path: Path, campaign_id: str, what: str,
-                fields: Sequence[str] | None = None) -> Export:
-    """The `export` command's rows: `failed` (recipients to follow up, seed 002), `contacts`
-    (every recipient or contact with its outcome, seeds 000/001) or `recipients` (the same,
-    with the identifiers of the people's contacts), the chosen `fields` in their order, times
-    in the account's zone."""
-    con = open_published(path)
-    try:
-        found = con.execute("SELECT channel FROM marts.dim_campaigns WHERE campaign_id = ?",
-                            [campaign_id]).fetchall()
-        if not found:
-            raise ReadError(f"unknown campaign {campaign_id!r}: not in the published copy "
-                            "(see `campaign-analytics query \"SELECT campaign_id, campaign_name "
-                            "FROM marts.dim_campaigns\"`)")
-        zone = ZoneInfo(con.execute("SELECT account_timezone FROM ops.publish").fetchall()[0][0])
-        title, spec, table, order = _EXPORTS[(what, found[0][0])]
-        named = [(c, c) if isinstance(c, str) else c for c in spec]
-        own = [name for name, _ in named]
-        columns = ", ".join(c if c == n else f"{c} AS {n}" for n, c in named)
-        chosen = _export_fields(what, own, fields)
-        wants_contact = bool(set(chosen) & set(IDENTIFIER_FIELDS))
-        keyed = "recipient_key" in {c for c, _ in _published_columns(con, table)}
-        if wants_contact and not keyed:
-            raise ReadError("this published copy has no recipient keys to match contacts by: "
-                            "run `campaign-analytics sync` to publish it again")
-        contact = ("LEFT JOIN (SELECT recipient_key, external_id, email, contact_name AS name, "
-                   "lists, tags FROM marts.dim_contacts WHERE is_current) AS contact "
-                   "USING (recipient_key)") if wants_contact else ""
-        cursor = con.execute(
-            f"WITH base AS (SELECT {columns}{', recipient_key' if keyed else ''}, "
-            f"row_number() OVER (ORDER BY {order}) AS export_order "
-            f"FROM marts.{table} WHERE campaign_id = ?) "
-            f"SELECT {', '.join(chosen)} FROM base {contact} ORDER BY export_order",
-            [campaign_id])
-        names = [c[0] for c in cursor.description or []]
-        rows = [tuple(v.astimezone(zone).replace(tzinfo=None) if isinstance(v, dt.datetime)
-                      else ";".join(v) if isinstance(v, list) else v for v in row)
-                for row in cursor.fetchall()]
-    finally:
-        con.close()
-    is_time = [any(isinstance(row[i], dt.datetime) for row in rows) or "_at" in name
-               for i, name in enumerate(names)]
-    headers = [f"{name} ({zone.key})" if timed else name
-               for name, timed in zip(names, is_time, strict=True)]
-    return Export(title, headers, rows)
-
-
-def _published_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    return con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                       "WHERE table_schema = 'marts' AND table_name = ?", [table]).fetchall()
-
-
-def write_xlsx(path: Path, export: Export) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = export.title
-    sheet.append(export.headers)
-    for row in export.rows:
-        sheet.append(list(row))
-    book.save(path)

@@ -78,6 +78,15 @@ def alert_thresholds() -> tuple[HealthThreshold, ...]:
     return _threshold_rows()
 
 
+RETRY_RULE = "voice_retry_connect_rate_low"
+
+
+def retry_rule() -> HealthThreshold:
+    """The one retry rule (seed 001: a retry connecting below 10% is not worth its cost): the
+    verdict, the alert and retry_effectiveness's is_cost_effective all read this row."""
+    return next(row for row in _threshold_rows() if row.alert_rule == RETRY_RULE)
+
+
 def changed_campaigns_sql(upstream: str, target: str) -> str:
     """The campaigns of `upstream` with rows loaded after the newest row of `target`: the dbt
     macro changed_campaigns_sql (the incremental models' watermark), rendered here."""

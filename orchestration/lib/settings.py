@@ -128,6 +128,10 @@ class Settings:
     # days before; the campaign marts' revenue counts this currency (the provider's costs').
     attribution_window_days: int = DEFAULT_ATTRIBUTION_WINDOW_DAYS
     revenue_currency: str = DEFAULT_REVENUE_CURRENCY
+    # The price of one SMS credit and one voice pulse (the provider's cost units) in
+    # revenue_currency; None: costs stay in provider units and no revenue per cost is given.
+    sms_credit_price: float | None = None
+    voice_pulse_price: float | None = None
 
     @property
     def reports_dir(self) -> Path:
@@ -239,6 +243,8 @@ def load_settings(
             DEFAULT_ATTRIBUTION_WINDOW_DAYS, low=1, high=90,
         ),
         revenue_currency=_currency(get("REVENUE_CURRENCY", "")),
+        sms_credit_price=_price("SMS_CREDIT_PRICE", get("SMS_CREDIT_PRICE", "")),
+        voice_pulse_price=_price("VOICE_PULSE_PRICE", get("VOICE_PULSE_PRICE", "")),
     )
     check_paths_apart(settings)
     if require_credentials:
@@ -252,6 +258,20 @@ def _currency(text: str) -> str:
         raise ConfigError(f"REVENUE_CURRENCY must be a three-letter currency code such as INR, "
                           f"got {text!r}")
     return currency
+
+
+def _price(name: str, text: str) -> float | None:
+    """A unit price in REVENUE_CURRENCY such as 0.18 (a decimal point, no currency sign)."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e9:  # NaN fails this too
+        raise ConfigError(f"{name} must be a price in REVENUE_CURRENCY such as 0.18 (a decimal "
+                          f"point, no currency sign), got {text!r}")
+    return value
 
 
 def _region(text: str) -> str:

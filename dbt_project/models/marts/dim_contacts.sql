@@ -1,6 +1,6 @@
 -- One row per version of a contact (campaign-analytics contacts load): its identifiers, lists,
 -- tags and custom attributes from valid_from until valid_to, with its number's original
--- operator and region. is_current marks the version in force now.
+-- operator and region. is_current marks the version in force now. Open bounds are NULL.
 with versions as (
     select * from {{ ref('stg_audience__contact_versions') }}
 )
@@ -15,8 +15,9 @@ select
     versions.attributes,
     coalesce(prefixes.original_operator, 'unknown') as original_operator,
     coalesce(prefixes.region, 'unknown') as region,
-    versions.valid_from,
-    versions.valid_to,
+    -- Open bounds as NULL: pandas, BI tools and Spark cannot read DuckDB's infinite times.
+    case when not isinf(versions.valid_from) then versions.valid_from end as valid_from,
+    case when not versions.is_current then versions.valid_to end as valid_to,
     versions.is_current
 from versions
 {{ number_prefix_joins('versions.contact_number', 'prefixes') }}

@@ -76,7 +76,11 @@ rates as (
         hour_drops.delivery_rate_hour_drop,
         coalesce(revenue.conversions, 0) as conversions,
         coalesce(revenue.revenue, 0)::decimal(18, 4) as revenue,
-        {{ safe_divide('revenue.revenue', 'counts.total_cost') }} as revenue_per_cost
+        {{ cost_in_currency('coalesce(counts.total_cost, 0)', 'sms_credit_price') }}
+            as total_cost_in_currency,
+        {{ safe_divide('revenue.revenue',
+                         cost_in_currency('counts.total_cost', 'sms_credit_price')) }}
+            as revenue_per_cost
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
     left join replies on campaigns.campaign_id = replies.campaign_id

@@ -82,7 +82,11 @@ rates as (
         retries.weakest_retry_connect_rate,
         coalesce(revenue.conversions, 0) as conversions,
         coalesce(revenue.revenue, 0)::decimal(18, 4) as revenue,
-        {{ safe_divide('revenue.revenue', 'counts.total_cost') }} as revenue_per_cost
+        {{ cost_in_currency('coalesce(counts.total_cost, 0)', 'voice_pulse_price') }}
+            as total_cost_in_currency,
+        {{ safe_divide('revenue.revenue',
+                         cost_in_currency('counts.total_cost', 'voice_pulse_price')) }}
+            as revenue_per_cost
     from campaigns
     left join counts on campaigns.campaign_id = counts.campaign_id
     left join hour_drops on campaigns.campaign_id = hour_drops.campaign_id
@@ -92,7 +96,8 @@ rates as (
 
 health as (
     {{ health_status('rates', 'voice',
-                     ['connect_rate', 'answer_rate', 'failure_rate', 'retry_success_rate'],
+                     ['connect_rate', 'answer_rate', 'failure_rate', 'retry_success_rate',
+                      'weakest_retry_connect_rate'],
                      'contacts > 0') }}
 )
 

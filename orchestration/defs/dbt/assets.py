@@ -6,12 +6,13 @@ schema as a key prefix (`marts/fct_sms_messages`), the name BI tools use.
 """
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.defs.dbt.project import dbt_project, dbt_vars
+from orchestration.defs.dbt.project import dbt_project, dbt_vars, keep_last_build
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 
 
@@ -40,4 +41,11 @@ def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: dg.ResourceParam[Warehouse]
 ) -> Iterator[Any]:
     """`dbt build`: seeds, staging views, incremental facts, marts, and every test."""
-    yield from dbt.cli(["build", *dbt_vars(warehouse.settings)], context=context).stream()
+    invocation = dbt.cli(["build", *dbt_vars(warehouse.settings)], context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        # Each invocation gets a target folder of its own (~14 MB); only the last build's
+        # results are kept (dbt_project/target/last_build/), so the disk does not fill.
+        folder = Path(invocation.target_path)  # relative to the project when not absolute
+        keep_last_build(folder if folder.is_absolute() else Path(invocation.project_dir) / folder)

@@ -33,9 +33,42 @@ def dbt_vars(settings: Settings) -> list[str]:
               "account_timezone": settings.account_timezone,
               "attribution_window_days": settings.attribution_window_days,
               "revenue_currency": settings.revenue_currency,
+              "sms_credit_price": settings.sms_credit_price,
+              "voice_pulse_price": settings.voice_pulse_price,
               "reply_window_days": settings.reply_window_days,
               "unsubscribe_keywords": list(settings.unsubscribe_keywords)}
     return ["--vars", json.dumps(values)]
+
+
+# What stays of a finished build, in dbt_project/target/last_build/ (README, Troubleshooting):
+# its results and its log (dagster-dbt writes dbt's log into the build's folder). Folders a
+# killed run left behind go after a day.
+LAST_BUILD = "last_build"
+KEPT_ARTIFACTS = ("run_results.json", "manifest.json", "dbt.log")
+ABANDONED_AFTER_SECONDS = 24 * 3600
+
+
+def keep_last_build(invocation_dir: Path, target: Path | None = None) -> None:
+    """Move a finished invocation's results to target/last_build/ and delete its folder; delete
+    other invocations' folders not touched for a day (a killed run's)."""
+    import time
+
+    target = Path(target or dbt_project.target_path)
+    if not target.is_absolute():  # DbtProject keeps it relative to the project
+        target = Path(dbt_project.project_dir) / target
+    if invocation_dir.resolve().parent != target.resolve() or not invocation_dir.is_dir():
+        return
+    last = target / LAST_BUILD
+    last.mkdir(exist_ok=True)
+    for name in KEPT_ARTIFACTS:
+        found = next(invocation_dir.rglob(name), None)
+        if found is not None:
+            os.replace(found, last / name)  # atomic per file: a reader sees one build's file
+    shutil.rmtree(invocation_dir, ignore_errors=True)
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for folder in target.glob("*-*-*"):
+        if folder.is_dir() and folder.name != LAST_BUILD and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def dbt_resource() -> DbtCliResource:

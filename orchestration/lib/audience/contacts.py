@@ -30,6 +30,7 @@ import pandera.pandas as pa
 
 from orchestration.lib.audience import numbers
 from orchestration.lib.audience.files import find_columns, quoted, read_file, rejected_lines
+from orchestration.lib.cells import counted
 from orchestration.lib.phone import mask_numbers
 from orchestration.lib.rules import VALID_PHONE_NUMBER_PATTERN
 from orchestration.lib.settings import ConfigError
@@ -44,7 +45,10 @@ ALIASES = {
     "tags": ("tags", "tag"),
     "lists": ("lists", "list"),
 }
-SEPARATORS = "[;,|]"  # between tags (or lists) in one cell
+SEPARATORS = ";,|"  # between tags (or lists) in one cell (the README names these)
+# A label: quoted text, a parenthesised group, or characters other than a separator, so a
+# separator inside quotes or brackets ("north, east", =F("a","b")) is part of the label.
+LABEL_PATTERN = f'(?:"[^"]*"|[(][^)]*[)]|[^{SEPARATORS}])+'
 MAX_TEXT = 256
 VALIDATION_BATCH_VECTORS = 50  # of 2,048 rows: about 100,000 rows per batch
 CONTACT_SCHEMA = pa.DataFrameSchema(
@@ -80,11 +84,12 @@ class ContactLoad:
 
     @property
     def summary(self) -> str:
-        lines = [f"{self.rows_read:,} rows read in {self.seconds:.1f} s: {self.new_contacts:,} "
-                 f"new contacts, {self.changed_contacts:,} changed (a new version), "
-                 f"{self.unchanged_contacts:,} unchanged, {self.duplicate_rows:,} duplicate rows "
-                 f"(the last of each number kept), {self.rejected:,} rejected."]
-        return "\n".join([*lines, *rejected_lines(self.reasons, "raw.rejected_contacts")])
+        lines = [f"{counted(self.rows_read, 'row')} read in {self.seconds:.1f} s: "
+                 f"{counted(self.new_contacts, 'new contact')}, {self.changed_contacts:,} "
+                 f"changed (a new version), {self.unchanged_contacts:,} unchanged, "
+                 f"{counted(self.duplicate_rows, 'duplicate row')} (the last of each number "
+                 f"kept), {self.rejected:,} rejected."]
+        return "\n".join([*lines, *rejected_lines(self.reasons, "contacts")])
 
 
 def _text(found: dict, field: str) -> str:
@@ -96,9 +101,11 @@ def _labels(found: dict, field: str) -> str:
     column = found.get(field)
     if not column:
         return "CAST([] AS VARCHAR[])"
-    return (f"list_sort(list_distinct(list_filter(list_transform(regexp_split_to_array("
-            f"coalesce(CAST({quoted(column)} AS VARCHAR), ''), '{SEPARATORS}'), "
-            "lambda x: trim(x)), lambda x: x <> '')))")
+    # Each label is one match of LABEL_PATTERN; the quotes around a wholly quoted one go.
+    return (f"list_sort(list_distinct(list_filter(list_transform(regexp_extract_all("
+            f"coalesce(CAST({quoted(column)} AS VARCHAR), ''), '{LABEL_PATTERN}'), "
+            "lambda x: CASE WHEN regexp_full_match(trim(x), '\"[^\"]*\"') "
+            "THEN trim(trim(x)[2:-2]) ELSE trim(x) END), lambda x: x <> '')))")
 
 
 def load_contacts(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
@@ -115,12 +122,16 @@ def load_contacts(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
         raise ConfigError(f"{path} has no phone column (one of {', '.join(ALIASES['phone'])}); "
                           f"its columns: {', '.join(names)}")
     custom = [name for name in names if name not in found.values()]
-    attributes = ("to_json(map_from_entries([" + ", ".join(
-        f"({sql_string(name)}, CAST({quoted(name)} AS VARCHAR))" for name in custom)
-        + "]))") if custom else "NULL"
+    # Empty cells are left out (not kept as null): json_merge_patch drops null members, so a
+    # null kept here would make an unchanged file hash differently on its next load.
+    attributes = ("nullif(to_json(map_from_entries(list_filter([" + ", ".join(
+        f"{{'k': {sql_string(name)}, 'v': nullif(trim(CAST({quoted(name)} AS VARCHAR)), '')}}"
+        for name in custom) + "], lambda e: e.v IS NOT NULL))), '{}')") if custom else "NULL"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE contact_rows AS
-        SELECT row_number, CAST({quoted(found['phone'])} AS VARCHAR) AS phone_text,
+        SELECT row_number,
+               {numbers.unscientific_sql(f"CAST({quoted(found['phone'])} AS VARCHAR)")}
+                   AS phone_text,
                {_text(found, 'external_id')} AS external_id, {_text(found, 'name')} AS name,
                lower({_text(found, 'email')}) AS email, {_labels(found, 'tags')} AS tags,
                {_labels(found, 'lists')} AS lists, {attributes} AS attributes
@@ -147,10 +158,8 @@ def load_contacts(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
         columns=["row_number", "reason"]).astype({"row_number": "int64", "reason": "object"}))
     con.execute("""
         INSERT INTO raw.rejected_contacts
-        SELECT ?, ?, r.row_number, j.reason,
-               to_json(struct_pack(phone := r.phone_text, external_id := r.external_id,
-                                   name := r.name, email := r.email)), ?
-        FROM contact_rows AS r JOIN contact_rejects AS j USING (row_number)""",
+        SELECT ?, ?, f.row_number, j.reason, to_json(f), ?
+        FROM contact_file AS f JOIN contact_rejects AS j USING (row_number)""",
                 [load_id, str(path), now])
     con.execute("""
         CREATE OR REPLACE TEMP TABLE contact_latest AS

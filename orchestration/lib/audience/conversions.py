@@ -19,7 +19,17 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.audience import numbers
-from orchestration.lib.audience.files import find_columns, quoted, read_file, rejected_lines
+from orchestration.lib.audience.files import (
+    csv_delimiter,
+    decimal_mark,
+    find_columns,
+    number_problem_sql,
+    number_sql,
+    quoted,
+    read_file,
+    rejected_lines,
+)
+from orchestration.lib.cells import counted
 from orchestration.lib.settings import ConfigError
 from orchestration.lib.warehouse import sql_string
 
@@ -42,13 +52,17 @@ class ConversionLoad:
     rejected: int
     reasons: dict[str, int]
     seconds: float
+    decimal_mark: str = "point"  # how the file's amounts were read (files.decimal_mark)
 
     @property
     def summary(self) -> str:
-        lines = [f"{self.rows_read:,} rows read in {self.seconds:.1f} s: {self.loaded:,} "
-                 f"conversions loaded, {self.already_loaded:,} already loaded, "
-                 f"{self.rejected:,} rejected."]
-        return "\n".join([*lines, *rejected_lines(self.reasons, "raw.rejected_conversions")])
+        marks = {"comma": "a decimal comma (1.234,56)", "point": "a decimal point (1,234.56)",
+                 "mixed": "both decimal marks (a value only one of them reads; others rejected)"}
+        lines = [f"{counted(self.rows_read, 'row')} read in {self.seconds:.1f} s: "
+                 f"{counted(self.loaded, 'conversion')} loaded, {self.already_loaded:,} already "
+                 f"loaded, {self.rejected:,} rejected; amounts read with "
+                 f"{marks[self.decimal_mark]}."]
+        return "\n".join([*lines, *rejected_lines(self.reasons, "conversions")])
 
 
 def _text(found: dict, field: str) -> str:
@@ -70,14 +84,18 @@ def load_conversions(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
         raise ConfigError(f"{path} has no {', '.join(need)} column; its columns: "
                           f"{', '.join(names)}")
     zone = sql_string(timezone)
+    mark = decimal_mark(con, "conversion_file", _text(found, "amount"),
+                        csv_delimiter(con, path))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE conversion_rows AS
         SELECT row_number, {_text(found, 'conversion_id')} AS conversion_id,
-               {_text(found, 'phone')} AS phone_text, {_text(found, 'external_id')} AS external_id,
+               {numbers.unscientific_sql(_text(found, 'phone'))} AS phone_text,
+               {_text(found, 'external_id')} AS external_id,
                {_text(found, 'amount')} AS amount_text,
                upper({_text(found, 'currency')}) AS currency,
                {_text(found, 'occurred_at')} AS occurred_text,
-               TRY_CAST(replace({_text(found, 'amount')}, ',', '') AS DECIMAL(18, 4)) AS amount,
+               {number_sql(_text(found, 'amount'), mark)} AS amount,
+               {number_problem_sql(_text(found, 'amount'), mark, 'amount')} AS amount_problem,
                CASE WHEN regexp_matches({_text(found, 'occurred_at')},
                                         '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$')
                     THEN TRY_CAST({_text(found, 'occurred_at')} AS TIMESTAMPTZ)
@@ -96,7 +114,7 @@ def load_conversions(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
                         THEN 'no phone or external_id' END,
                    CASE WHEN r.phone_text IS NOT NULL AND n.phone_e164 IS NULL
                         THEN n.phone_problem END,
-                   CASE WHEN r.amount IS NULL THEN 'amount is not a number'
+                   CASE WHEN r.amount IS NULL THEN r.amount_problem
                         WHEN r.amount < 0 THEN 'amount is negative' END,
                    CASE WHEN NOT coalesce(regexp_full_match(r.currency, '[A-Z]{{3}}'), false)
                         THEN 'currency is not a three-letter code' END,
@@ -108,11 +126,9 @@ def load_conversions(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
             AS n USING (row_number)""")
     con.execute("""
         INSERT INTO raw.rejected_conversions
-        SELECT ?, ?, row_number, reason,
-               to_json(struct_pack(conversion_id := conversion_id, phone := phone_text,
-                                   external_id := external_id, amount := amount_text,
-                                   currency := currency, occurred_at := occurred_text)), ?
-        FROM conversion_checked WHERE reason <> ''""", [load_id, str(path), now])
+        SELECT ?, ?, f.row_number, c.reason, to_json(f), ?
+        FROM conversion_checked AS c JOIN conversion_file AS f USING (row_number)
+        WHERE c.reason <> ''""", [load_id, str(path), now])
     con.execute("""
         CREATE OR REPLACE TEMP TABLE conversion_new AS
         SELECT DISTINCT ON (conversion_key) * FROM (
@@ -137,4 +153,4 @@ def load_conversions(con: duckdb.DuckDBPyConnection, path: Path, *, region: str,
                  rejected, seconds, now])
     con.commit()
     return ConversionLoad(rows_read, loaded, rows_read - rejected - loaded, rejected, reasons,
-                          seconds)
+                          seconds, mark)

@@ -137,7 +137,41 @@ def e164_sql(text_sql: str, region: str) -> tuple[str, str, str]:
     e164 = ("CASE WHEN n_stray OR n_digits = '' THEN NULL WHEN n_shape.one_by_one "
             "THEN n_single.phone_e164 WHEN n_shape.reason IS NULL "
             "THEN '+' || n_shape.country_code || substr(n_digits, n_shape.drop_digits + 1) END")
-    problem = ("CASE WHEN n_stray THEN 'not a phone number (letters or other characters)' "
+    problem = (f"CASE WHEN regexp_full_match(trim({text_sql}), '{SCIENTIFIC}') "
+               f"THEN '{SCIENTIFIC_PROBLEM}' "
+               "WHEN n_stray THEN 'not a phone number (letters or other characters)' "
                "WHEN n_digits = '' THEN 'no phone number' "
                "WHEN n_shape.one_by_one THEN n_single.reason ELSE n_shape.reason END")
     return parts, joins, f"{e164} AS phone_e164, {problem} AS phone_problem"
+
+
+# Excel shows a long number as 9.19876E+11 and, saved as CSV, writes that text: the digits after
+# the sixth are gone. A number whose mantissa still has every digit (9.16002821260E+11) is read
+# back; one that lost digits is rejected with the way to save the column as text.
+SCIENTIFIC = "[0-9]([.][0-9]+)?[eE][+]?[0-9]{1,2}"
+SCIENTIFIC_PROBLEM = ("written in scientific notation (as Excel shows long numbers), its last "
+                      "digits lost: format the column as Text in Excel and save again")
+
+
+def unscientific(text: str) -> str:
+    """`text` with a scientific-notation number that kept all its digits written out."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9])(?:\.([0-9]+))?[eE]\+?([0-9]{1,2})\s*", text)
+    if not match:
+        return text
+    whole, fraction, exponent = match.group(1), match.group(2) or "", int(match.group(3))
+    if len(fraction) < exponent or set(fraction[exponent:]) - {"0"}:
+        return text
+    return whole + fraction[:exponent]
+
+
+def unscientific_sql(text_sql: str) -> str:
+    """unscientific() in SQL, for a million rows at a time."""
+    value = f"trim({text_sql})"
+    mantissa = f"replace(split_part(lower({value}), 'e', 1), '.', '')"
+    exponent = f"TRY_CAST(ltrim(split_part(lower({value}), 'e', 2), '+') AS INTEGER)"
+    return (f"CASE WHEN regexp_full_match({value}, '{SCIENTIFIC}') "
+            f"AND length({mantissa}) >= {exponent} + 1 "
+            f"AND ltrim(substr({mantissa}, {exponent} + 2), '0') = '' "
+            f"THEN left({mantissa}, {exponent} + 1) ELSE {text_sql} END")

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.audience.lookup import fingerprint, key_file, recipient_key
-from orchestration.lib.audience.numbers import parse_one
+from orchestration.lib.audience.numbers import parse_one, unscientific
 from orchestration.lib.readers import ReadError, open_published
 from orchestration.lib.settings import Settings
 
@@ -57,6 +57,7 @@ def find(settings: Settings, published: Path, query: str) -> History:
                 "SELECT DISTINCT recipient_key FROM marts.dim_contacts WHERE email = lower(?)",
                 [query]).fetchall()]
         else:
+            query = unscientific(query)  # 9.16009310695E+11, pasted from a spreadsheet
             number, problem = parse_one(query, settings.contacts_default_region)
             looks_like_number = problem is None and not any(c.isalpha() for c in query)
             if looks_like_number:

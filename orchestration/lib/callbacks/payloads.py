@@ -25,6 +25,8 @@ from orchestration.lib.statuses import CALL_STATUSES, CAMPAIGN_STATUSES, SMS_STA
 # its table shows none ("2025-01-15 10:30:05", read in the account's zone downstream).
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 WHOLE_NUMBER = re.compile(r"^\d{1,9}$")
+# A status time this far ahead of the receiver's clock is impossible, not "newest".
+MAX_CLOCK_AHEAD_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class Endpoint:
             value = payload.get(name)
             if not _blank(value) and not _is_time(value):
                 found.append(f"{name} {str(value)[:40]!r} is not a timestamp")
+            elif not _blank(value) and _is_ahead(value):
+                found.append(f"{name} {str(value)[:40]!r} is more than "
+                             f"{MAX_CLOCK_AHEAD_HOURS} hours ahead of the receiver's clock")
         for name in self.numbers:
             value = payload.get(name)
             if not _blank(value) and not WHOLE_NUMBER.fullmatch(str(value)):
@@ -120,6 +125,16 @@ def landing_line(kind: str, payload: dict[str, Any], reject_reason: str | None) 
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _is_ahead(value: str) -> bool:
+    """A provider time later than the receiver's clock allows (9999-12-31 would otherwise be
+    the newest status for ever). A time without a zone is read in the farthest zone ahead."""
+    moment = dt.datetime.fromisoformat(value.replace(" ", "T", 1))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=14)))
+    limit = dt.datetime.now(dt.UTC) + dt.timedelta(hours=MAX_CLOCK_AHEAD_HOURS)
+    return moment > limit
 
 
 def _is_time(value: object) -> bool:

@@ -39,6 +39,7 @@ from orchestration.lib.callbacks.payloads import ENDPOINTS, Endpoint, landing_li
 from orchestration.lib.settings import ConfigError, Secret
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 16  # deeper bodies are refused (kept as rejects) before anything recurses
 # The token is the only thing between the internet and the landing log: not a guessable word.
 MIN_TOKEN_LENGTH = 16
 IDLE_CHECK_SECONDS = 1.0
@@ -128,7 +129,8 @@ def create_app(landing_dir: Path, token: Secret) -> Starlette:
 
     def endpoint_handler(endpoint: Endpoint) -> Any:
         async def handle(request: Request) -> Response:
-            given = request.query_params.get("token", "").encode()
+            tokens = request.query_params.getlist("token")
+            given = tokens[0].encode() if len(tokens) == 1 else b""  # two tokens: refused
             if not hmac.compare_digest(given, expected):
                 return JSONResponse({"error": "unauthorized"}, status_code=401)
             declared = request.headers.get("content-length")
@@ -176,12 +178,28 @@ def _parse(body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
             return {"_body": text}, "the body is not valid JSON"
         if not isinstance(value, dict):
             return {"_body": text}, "the body is not a JSON object"
+        if _depth(value) > MAX_JSON_DEPTH:  # a provider's payload is flat; hashing it recurses
+            return {"_body": text}, f"the body nests deeper than {MAX_JSON_DEPTH} levels"
         return value, None
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
     except ValueError:
         return {"_body": text}, "the body is neither JSON nor form-encoded"
     return dict(pairs), None
+
+
+def _depth(value: Any) -> int:
+    """How deeply `value` nests objects and arrays (1: a flat object), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -29,6 +29,7 @@ OVERVIEW_FILENAME = "overview.html"
 class WrittenReports:
     overview: Path | None
     campaigns: dict[str, Path]
+    listed: int = 0  # campaigns the overview lists (0: none started in its range)
 
 
 def default_reports_dir(published: Path) -> Path:
@@ -99,7 +100,8 @@ def write_overview(published: Path, *, start: dt.date | None = None, end: dt.dat
         ids = [c.campaign_id for c in data.campaigns]
         campaigns = _write_campaigns(con, ctx, ids, out.parent) if with_campaigns else {}
         linked = {i for i in ids if (out.parent / report_filename(i)).exists()}
-        return WrittenReports(_write(out, render_overview(data, ctx, linked=linked)), campaigns)
+        return WrittenReports(_write(out, render_overview(data, ctx, linked=linked)), campaigns,
+                              len(ids))
     finally:
         con.close()
 
@@ -122,6 +124,6 @@ def write_finalized_reports(published: Path, directory: Path | None = None) -> W
         linked = {c.campaign_id for c in data.campaigns
                   if (directory / report_filename(c.campaign_id)).exists()}
         overview = _write(directory / OVERVIEW_FILENAME, render_overview(data, ctx, linked=linked))
-        return WrittenReports(overview, campaigns)
+        return WrittenReports(overview, campaigns, len(data.campaigns))
     finally:
         con.close()

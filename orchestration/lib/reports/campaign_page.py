@@ -19,7 +19,7 @@ from orchestration.lib.reports.campaign_data import (
 )
 from orchestration.lib.reports.format import DASH, count, duration, local_time, pct, plural
 from orchestration.lib.reports.verdict import Verdict, failure_causes, judge
-from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES
+from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES, retry_rule
 
 GREEN, RED, ORANGE, GREY = "#16a34a", "#dc2626", "#f59e0b", "#9ca3af"
 BLUE, DARK_BLUE, PURPLE, BROWN = "#60a5fa", "#1d4ed8", "#8b5cf6", "#92400e"
@@ -321,7 +321,8 @@ def _retry_funnel(report: CampaignData) -> str:
                        (count(r["contacts_attempted"]), None),
                        (count(r["contacts_connected"]), None), (pct(r["connect_rate"]), None),
                        (pct(r["cumulative_connect_rate"]), None),
-                       ("yes" if r["is_cost_effective"] else "no — below 10%", None)]
+                       ("yes" if r["is_cost_effective"]
+                        else f"no — below {retry_rule().threshold * 100:g}%", None)]
                       for r in rows]
         out += page.table(["Attempt", "Contacts", "Connected", "Connect rate", "Cumulative",
                            "Worth it?"], table_rows,
@@ -410,7 +411,9 @@ def _audience(report: CampaignData) -> str:
         revenue = f"{perf.get('revenue') or 0:,.2f}"
         out.append(f'<p class="note">Revenue credited to this campaign: {escape(revenue)} '
                    f'from {count(perf["conversions"])} conversion(s)'
-                   + (f", {per_cost:,.1f}x its cost" if per_cost is not None else "")
+                   + (f", {per_cost:,.1f}x its cost in the same currency" if per_cost is not None
+                      else "; its cost is in provider units (set SMS_CREDIT_PRICE and "
+                      "VOICE_PULSE_PRICE to compare the two)")
                    + " (the latest campaign to reach the person within the attribution "
                    "window).</p>")
     return "".join(out)

@@ -42,11 +42,10 @@ def load_overview(con: duckdb.DuckDBPyConnection, zone: ZoneInfo, start: dt.date
         con, f"SELECT * FROM marts.{table}_campaign_performance WHERE campaign_id IN {in_ids}")}
     campaigns = [CampaignData(meta=m, performance=performance.get(m["campaign_id"], {}))
                  for m in metas]
-    # The open alerts about these campaigns, and the pipeline's own (no campaign).
-    chosen = set(ids)
-    data = OverviewData(start=start, end=end, campaigns=campaigns, alerts=[
-        a for a in load_alerts(con, open_only=True)
-        if a["campaign_id"] is None or a["campaign_id"] in chosen])
+    # Every open alert, whatever the range: an open alert is news about the account now, and
+    # a range that leaves its campaign out must not make it look resolved.
+    data = OverviewData(start=start, end=end, campaigns=campaigns,
+                        alerts=load_alerts(con, open_only=True))
     if not ids:
         return data
     by_id = {c.campaign_id: c for c in campaigns}

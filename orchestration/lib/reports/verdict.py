@@ -10,7 +10,7 @@ from typing import Any
 
 from orchestration.lib.reports.campaign_data import CampaignData
 from orchestration.lib.reports.format import count, pct
-from orchestration.lib.rules import HealthThreshold, health_thresholds
+from orchestration.lib.rules import HealthThreshold, health_thresholds, retry_rule
 
 # The levels, as the marts' health_status spells them.
 HEALTHY, WATCH, INVESTIGATE, NO_DATA = "healthy", "watch", "investigate", "no data"
@@ -24,6 +24,8 @@ CATEGORY_LABELS = {
     "expired": "expired messages",
     "unknown": "unknown failures",
 }
+# The final statuses a voice failure rate counts (the marts' voice failed = failed + canceled).
+FAILURE_STATUSES = frozenset({"failed", "canceled"})
 VOICE_STATUS_LABELS = {
     "no-answer": "unanswered calls",
     "busy": "busy lines",
@@ -119,6 +121,8 @@ def judge(report: CampaignData) -> Verdict:
         checks.append(Check(threshold.label, value, threshold.healthy_range, ok))
 
     fired = [t for t in thresholds if t.fires(perf.get(t.metric))]
+    if not sms and retry_rule().fires(perf.get(retry_rule().metric)):
+        causes = [_without_more_retries(c) for c in causes]
     level = (INVESTIGATE if any(t.level == INVESTIGATE for t in fired)
              else WATCH if fired else HEALTHY)
     if level != HEALTHY:
@@ -127,8 +131,15 @@ def judge(report: CampaignData) -> Verdict:
             if threshold.level == level and threshold.metric not in named:
                 named.add(threshold.metric)
                 problems.append(_problem(threshold, perf[threshold.metric]))
-        return Verdict(level, f"{level.capitalize()}: {', '.join(problems)}. "
-                       f"{_cause_clause(causes, noun)}", checks, causes, problems)
+        # The causes explain what fired: a voice failure rate counts failed and canceled calls,
+        # so its causes are those, not the unanswered calls a connect rate would count.
+        if not sms and named == {"failure_rate"}:
+            causes_named = [c for c in causes if c.codes and c.codes[0][0] in FAILURE_STATUSES]
+            clause = _cause_clause(_shares(causes_named), "failed or canceled calls")
+        else:
+            clause = _cause_clause(causes, noun)
+        return Verdict(level, f"{level.capitalize()}: {', '.join(problems)}. {clause}",
+                       checks, causes, problems)
     readings = ", ".join(f"{c.metric.lower()} {pct(c.value)} ({c.healthy})"
                          for c in checks[:2] if c.value is not None)
     if not causes:
@@ -136,6 +147,23 @@ def judge(report: CampaignData) -> Verdict:
         return Verdict(HEALTHY, f"Healthy: {readings}, with {nothing}.", checks, causes)
     return Verdict(HEALTHY, f"Healthy: {readings}. Largest cause: "
                    f"{_cause_clause(causes, noun)}", checks, causes)
+
+
+def _shares(causes: list[Cause]) -> list[Cause]:
+    """`causes` with each share taken among them alone."""
+    total = sum(c.failures for c in causes)
+    return [Cause(c.label, c.failures, c.failures / total if total else 0.0, c.action, c.codes)
+            for c in causes]
+
+
+def _without_more_retries(cause: Cause) -> Cause:
+    """A cause whose advice is more retries, where the retry rule says retries do not pay."""
+    if "more retries" not in cause.action:
+        return cause
+    rule = retry_rule()
+    advice = (f"{cause.action.split(';')[0].strip()}; not more retries: a retry here connected "
+              f"below {rule.threshold * 100:g}% (retry effectiveness)")
+    return Cause(cause.label, cause.failures, cause.share, advice, cause.codes)
 
 
 def _problem(threshold: HealthThreshold, value: float) -> str:
