@@ -30,8 +30,9 @@ from typing import NoReturn
 
 import duckdb
 
+from orchestration.lib.alerts.engine import MAX_NOTIFICATION_RUNS
 from orchestration.lib.alerts.run_failure import record_run_failure
-from orchestration.lib.callbacks.landing import waiting_segments
+from orchestration.lib.callbacks.landing import has_unpublished, waiting_segments
 from orchestration.lib.callbacks.payloads import ENDPOINTS
 from orchestration.lib.callbacks.receiver import ReceiverThread, bind, create_app, serve
 from orchestration.lib.cells import counted
@@ -39,6 +40,7 @@ from orchestration.lib.exports import export_rows, format_for, write_export
 from orchestration.lib.ids import check_id
 from orchestration.lib.readers import (
     ALERT_COLUMNS,
+    DEAD_COLUMNS,
     ReadError,
     audience_summary,
     format_rows,
@@ -46,6 +48,7 @@ from orchestration.lib.readers import (
     kpi_summary,
     quality_summary,
     read_alerts,
+    read_dead_notifications,
     read_status,
     run_query,
     sms_totals,
@@ -388,11 +391,15 @@ def cmd_refresh(args: argparse.Namespace) -> int:
               f"wait in {landing} for the next refresh.")
         return EXIT_OK
     waiting = waiting_segments(landing)
-    if not waiting:
+    if not waiting and has_unpublished(landing):
+        print("Callbacks loaded by a run that did not finish are not in the marts yet: "
+              "rebuilding the campaigns they touch, publishing ...", flush=True)
+    elif not waiting:
         print(f"No callbacks waiting in {landing}: nothing to refresh.")
         return EXIT_OK
-    print(f"Loading {waiting} landing segment(s) from {landing}, rebuilding the campaigns "
-          "they touch, publishing ...", flush=True)
+    else:
+        print(f"Loading {waiting} landing segment(s) from {landing}, rebuilding the campaigns "
+              "they touch, publishing ...", flush=True)
     loaded = _refresh(settings, verbose=args.verbose)
     print(f"Loaded {loaded:,} callbacks; published {settings.published_path}.")
     return EXIT_OK
@@ -466,14 +473,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    rows = read_alerts(_published(args), open_only=args.open, since=args.since)
+    published = _published(args)
+    rows = read_alerts(published, open_only=args.open, since=args.since)
     what = "open alerts" if args.open else "alerts"
     since = f" seen since {args.since:%Y-%m-%d}" if args.since else ""
     if not rows:
         print(f"No {what}{since}.")
-        return EXIT_OK
-    print(f"{len(rows)} {what}{since}")
-    print(format_table(ALERT_COLUMNS, rows))
+    else:
+        print(f"{len(rows)} {what}{since}")
+        print(format_table(ALERT_COLUMNS, rows))
+    dead = read_dead_notifications(published)
+    if dead:
+        print(f"\n{counted(len(dead), 'notification')} given up on after "
+              f"{MAX_NOTIFICATION_RUNS} runs of retries (kept with the error, not tried "
+              "again; the alerts themselves are above):")
+        print(format_table(DEAD_COLUMNS, dead))
     return EXIT_OK
 
 
@@ -544,7 +558,10 @@ def cmd_recipient(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    headers, rows = run_query(_published(args), args.sql)
+    settings = load_settings(require_credentials=False)
+    headers, rows = run_query(_published(args), args.sql,
+                              memory_limit=settings.query_memory_limit,
+                              timeout_seconds=settings.query_timeout_seconds)
     # Values as they are: codes (30004) and years (2026) read wrong with thousands separators.
     print(format_rows(headers, rows, args.format, group_digits=False))
     if args.format == "table":
@@ -565,7 +582,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    if args.out and args.out.suffix.lower() not in (".html", ".htm"):
+    if args.out and _out(args.out).suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--out {args.out}: reports are HTML; name the file .html "
                           "(print it to PDF from the browser)")
     published = _published(args)

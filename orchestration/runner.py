@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
-from orchestration.lib.alerts.run_failure import record_run_failure
+from orchestration.lib.alerts.run_failure import failure_cause, record_run_failure
 from orchestration.lib.exotel import (
     AuthenticationError,
     ExotelClient,
@@ -116,44 +115,3 @@ def run_pipeline(
 
 
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def failure_cause(events: Iterable[dg.DagsterEvent],
-                  default: str = "see the log above") -> str:
-    """The first failure among a run's events as the thing to fix, not the op that raised
-    it: the lock holder, the cast that failed, the dbt node and its error; else `default`."""
-    for event in events:
-        error = _error_of(event)
-        if error is None:
-            continue
-        while error.cause is not None:  # "Error occurred while executing op" wraps the cause
-            error = error.cause
-        where = f"{event.step_key}: " if event.step_key else ""
-        return where + _first_words(error.message)
-    return default
-
-
-def _error_of(event: dg.DagsterEvent) -> Any:
-    data = event.event_specific_data
-    if event.is_step_failure and data is not None:
-        return data.error
-    if event.event_type_value in ("RUN_FAILURE", "ENGINE_EVENT", "RESOURCE_INIT_FAILURE"):
-        return getattr(data, "error", None)
-    return None
-
-
-def _first_words(message: str) -> str:
-    message = _ANSI.sub("", message)
-    if "Errors parsed from dbt logs:" in message:
-        lines = [line.strip() for line in message.split("Errors parsed from dbt logs:", 1)[1]
-                 .splitlines() if line.strip()]
-        for number, line in enumerate(lines):
-            if re.match(r"(Failure|\w+ Error) in ", line):
-                detail = next((d for d in lines[number + 1:] if not d.startswith(("compiled",
-                              ">"))), "")
-                return f"dbt: {line} {detail}".strip()
-        return "dbt: " + (lines[0] if lines else "failed")
-    first = next((line.strip() for line in message.splitlines() if line.strip()), message)
-    # "package.module.SomeError: what happened" -> "what happened"
-    return re.sub(r"^[\w.]+(Error|Exception|Failure)\w*: ", "", first)

@@ -31,6 +31,11 @@ class FakeAccount:
     details: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     short_pages: dict[str, tuple[int, int]] = field(default_factory=dict)
     now: dt.datetime = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
+    # A string value in `raw_values` is served as that JSON text, unquoted: how a test sends
+    # what JSON allows but orjson refuses (1e400, NaN, "\ud800").
+    raw_values: dict[str, str] = field(default_factory=dict)
+    # Campaign ids whose detail pages answer 503 every time (a provider fault on one campaign).
+    failing_details: set[str] = field(default_factory=set)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -66,6 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) == 6:
             self._envelope([campaign])
             return
+        if parts[5] in account.failing_details:
+            self._send(503, {"message": "service unavailable"})
+            return
         records = account.details.get(parts[5], [])
         short = account.short_pages.get(parts[5])
         if short and short[0] == offset and short[1] > 0:
@@ -82,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         body = orjson.dumps(payload)
+        for placeholder, text in self.server.account.raw_values.items():
+            body = body.replace(orjson.dumps(placeholder), text.encode())
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

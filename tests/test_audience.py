@@ -345,11 +345,12 @@ def test_failed_recipients_export_with_the_identifiers_chosen(audience_run, tmp_
                "--fields", "phone,external_id,email,name,fail_reason,lists", "--out", str(out))
     assert done.returncode == 0, done.stderr
     exported = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert list(exported.columns) == ["recipient", "external_id", "email", "name",
+    # Each field keeps the name it was asked by (`phone`, not the export's `recipient`).
+    assert list(exported.columns) == ["phone", "external_id", "email", "name",
                                       "fail_reason", "lists"]
     index = {f"+91{int(n)}": i for i, n in enumerate(contacts.number)}
     for row in exported.itertuples():
-        i = index[row.recipient]  # the follow-up list keeps full numbers, by design
+        i = index[row.phone]  # the follow-up list keeps full numbers, by design
         assert row.external_id == (contacts.external_id(i) if contacts.in_file[i] else "")
         assert row.fail_reason
     unknown = cli("export", "failed", "--campaign", sms.campaign_id, "--published", published,

@@ -499,7 +499,7 @@ def test_a_run_started_from_dagster_waits_for_the_lock_too(tmp_path) -> None:
     """The UI and the schedule run the definitions, not the CLI: their warehouse resource takes
     the same lock for the whole run."""
     from orchestration.defs.resources import resources_for
-    from orchestration.runner import failure_cause
+    from orchestration.lib.alerts.run_failure import failure_cause
 
     with SandboxServer(SMALL, now=AFTER_SMALL) as server:
         settings = load_settings({**server.environment(), **_paths(tmp_path),
@@ -565,7 +565,7 @@ def test_make_dev_uses_its_own_warehouse_folder() -> None:
 def test_a_failed_run_names_the_dbt_model_and_its_error(tmp_path) -> None:
     from orchestration.defs.dbt.assets import warehouse_models
     from orchestration.defs.resources import resources_for
-    from orchestration.runner import failure_cause
+    from orchestration.lib.alerts.run_failure import failure_cause
 
     settings = load_settings(_paths(tmp_path), dotenv_path=None, require_credentials=False)
     con = duckdb.connect(str(settings.warehouse_path))  # a raw table that is not what dbt reads

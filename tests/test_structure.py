@@ -63,3 +63,55 @@ def test_intermediate_models_never_read_marts() -> None:
                  for name in re.findall(r"ref\('([^']+)'\)", path.read_text())
                  if name in marts]
     assert offenders == []
+
+
+def _imports(path: Path) -> list[str]:
+    """The orchestration modules a file imports, at any depth of the file."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+    return [n for n in names if n.startswith("orchestration")]
+
+
+def test_defs_never_import_the_entry_points() -> None:
+    """defs/ (and lib/) never import the runner, the CLI or the definitions: a helper two layers
+    need lives in lib/ (the circle definitions -> defs/alerts/sensors -> runner -> definitions
+    was one)."""
+    entry = ("orchestration.runner", "orchestration.cli", "orchestration.definitions")
+    offenders = [f"{path.relative_to(ROOT)}: {name}"
+                 for folder in ("orchestration/defs", "orchestration/lib")
+                 for path in _python_files(folder) for name in _imports(path)
+                 if name.startswith(entry)]
+    assert offenders == []
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """No import circle among the package's modules (imports inside functions included)."""
+    modules = {".".join(path.relative_to(ROOT).with_suffix("").parts): path
+               for path in _python_files("orchestration")}
+    modules = {name.removesuffix(".__init__"): path for name, path in modules.items()}
+    graph = {name: {target for imported in _imports(path)
+                    for target in (imported, imported.rsplit(".", 1)[0])
+                    # a package's __init__ only hands its modules' names on: an import of
+                    # the package a module belongs to is no edge
+                    if target in modules and target != name
+                    and not name.startswith(target + ".")}
+             for name, path in modules.items()}
+    circles, state = [], dict.fromkeys(graph, 0)
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state[target] == 1:
+                circles.append(" -> ".join([*trail[trail.index(target):], target]))
+            elif state[target] == 0:
+                visit(target, [*trail, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if state[name] == 0:
+            visit(name, [name])
+    assert circles == []

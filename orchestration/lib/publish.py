@@ -56,11 +56,18 @@ OPS_QUERIES = {
         UNION ALL
         SELECT 'conversions', source_file, row_number + 1, reason, CAST(record AS VARCHAR),
                loaded_at FROM src.raw.rejected_conversions""",
+    "campaign_pull_failures": "SELECT * FROM src.raw.campaign_pull_failures",
     "raw_row_counts": """
         SELECT 'sms_messages' AS table_name, count(*) AS row_count FROM src.raw.sms_messages
         UNION ALL SELECT 'call_attempts', count(*) FROM src.raw.call_attempts
         UNION ALL SELECT 'rejected_records', count(*) FROM src.raw.rejected_records""",
 }
+
+
+# Alert notifications given up on (lib/alerts/engine.py), for `campaign-analytics alerts`.
+DEAD_NOTIFICATIONS = """
+    SELECT rule, channel, state, queued_at, runs_tried, last_error, dead_at
+    FROM src.alerting.notifications WHERE dead_at IS NOT NULL"""
 
 
 # Big tables keyed by campaign are refreshed in place of the previous copy, campaign by
@@ -225,7 +232,12 @@ def publish(
             "AND schema_name = 'marts'").fetchall()} - set(mart_tables)
         for table in stale:  # a mart the warehouse no longer has
             con.execute(f"DROP TABLE marts.{table}")
-        for name, query in OPS_QUERIES.items():
+        notifications = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'src' AND "
+            "schema_name = 'alerting' AND table_name = 'notifications'").fetchone()[0]
+        queries = {**OPS_QUERIES, **({"dead_notifications": DEAD_NOTIFICATIONS}
+                                     if notifications else {})}
+        for name, query in queries.items():
             con.execute(f"CREATE OR REPLACE TABLE ops.{name} AS {query}")
             if phone_numbers == "masked" and name == "rejected_records_summary":
                 con.execute(f"UPDATE ops.{name} SET failed_checks = "

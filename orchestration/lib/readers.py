@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,11 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.cells import safe_cell, terminal_text
-from orchestration.lib.settings import DEFAULT_RATE_LIMIT_PER_MINUTE
+from orchestration.lib.settings import (
+    DEFAULT_QUERY_MEMORY_LIMIT,
+    DEFAULT_QUERY_TIMEOUT_SECONDS,
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+)
 
 
 class ReadError(RuntimeError):
@@ -34,7 +39,8 @@ QUERY_SANDBOX = {
 }
 
 
-def open_published(path: Path, *, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
+def open_published(path: Path, *, sandboxed: bool = False,
+                   memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """The published copy, read-only; `sandboxed` for SQL a person typed (see QUERY_SANDBOX)."""
     if not path.exists():
         raise ReadError(
@@ -49,7 +55,8 @@ def open_published(path: Path, *, sandboxed: bool = False) -> duckdb.DuckDBPyCon
         # lookup among this module's Python variables.
         con = duckdb.connect(str(path), read_only=True,
                              config={"python_enable_replacements": False,
-                                     **(QUERY_SANDBOX if sandboxed else {})})
+                                     **(QUERY_SANDBOX if sandboxed else {}),
+                                     **({"memory_limit": memory_limit} if memory_limit else {})})
         con.execute("SET TimeZone = 'UTC'")
         if sandboxed:
             con.execute("SET lock_configuration = true")  # no query can switch it back
@@ -64,11 +71,32 @@ def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+def run_query(path: Path, sql: str, *, memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT,
+              timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS
+              ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """One reading statement against the published copy, within a memory limit and a time
+    limit (QUERY_MEMORY_LIMIT, QUERY_TIMEOUT_SECONDS): a runaway query stops with a line that
+    says which limit it hit, not when the machine runs out."""
     if not sql.strip().strip(";").strip():
         raise ReadError("the query is empty: give a SQL statement, e.g. "
                         "\"SELECT * FROM marts.dim_campaigns\"")
-    con = open_published(path, sandboxed=True)
+    con = open_published(path, sandboxed=True, memory_limit=memory_limit)
+    timer = threading.Timer(timeout_seconds, con.interrupt)
+    timer.start()
+    try:
+        return _run_one(con, sql)
+    except duckdb.InterruptException:
+        raise ReadError(f"query stopped after {timeout_seconds:g} s (QUERY_TIMEOUT_SECONDS): "
+                        "narrow it (a WHERE, a LIMIT) or raise the limit") from None
+    except duckdb.OutOfMemoryException:
+        raise ReadError(f"query needed more than {memory_limit} of memory (QUERY_MEMORY_LIMIT): "
+                        "narrow it (a WHERE, a LIMIT) or raise the limit") from None
+    finally:
+        timer.cancel()
+        con.close()
+
+
+def _run_one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     try:
         try:
             statements = con.extract_statements(sql)
@@ -85,10 +113,10 @@ def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         cursor = con.execute(statements[0])
         headers = [d[0] for d in cursor.description or []]
         return headers, cursor.fetchall()
+    except (duckdb.InterruptException, duckdb.OutOfMemoryException):
+        raise
     except duckdb.Error as error:
         raise ReadError(f"query failed: {_with_hints(error)}") from None
-    finally:
-        con.close()
 
 
 READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
@@ -172,6 +200,26 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
                             "AND table_name = ?", [schema, table]).fetchone()[0])
 
 
+def load_alerts(con: duckdb.DuckDBPyConnection, *, open_only: bool,
+                campaign_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Alerts from the published copy, open ones first (none from a copy made before alerts
+    existed)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+                         "AND table_name = 'alerts'").fetchone()[0]
+    if not exists:
+        return []
+    where = ["resolved_at IS NULL"] if open_only else []
+    if campaign_ids:
+        where.append("list_contains(?, campaign_id)")
+    cursor = con.execute(f"""
+        SELECT * FROM marts.alerts WHERE {' AND '.join(where) or 'true'}
+        ORDER BY resolved_at IS NOT NULL, severity = 'warn', last_seen DESC, rule""",
+                         [list(campaign_ids)] if campaign_ids else [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+
 ALERT_COLUMNS = ["rule", "severity", "campaign", "measured", "threshold", "message",
                  "first seen (UTC)", "last seen (UTC)", "resolved (UTC)"]
 
@@ -179,8 +227,6 @@ ALERT_COLUMNS = ["rule", "severity", "campaign", "measured", "threshold", "messa
 def read_alerts(path: Path, *, open_only: bool = False, since: dt.datetime | None = None
                 ) -> list[tuple[Any, ...]]:
     """The published alerts, open ones first: only the open ones, or those seen since `since`."""
-    from orchestration.lib.reports.alerts import load_alerts  # reports imports this module
-
     def when(moment: dt.datetime | None) -> str | None:
         return None if moment is None else f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}"
 
@@ -198,6 +244,23 @@ def read_alerts(path: Path, *, open_only: bool = False, since: dt.datetime | Non
              None if a["threshold"] is None else f"{a['threshold']:.0%}", a["message"],
              when(a["first_seen"]), when(a["last_seen"]), when(a["resolved_at"]))
             for a in alerts if since is None or a["last_seen"] >= since]
+
+
+DEAD_COLUMNS = ["rule", "channel", "state", "queued (UTC)", "runs tried", "last error"]
+
+
+def read_dead_notifications(path: Path) -> list[tuple[Any, ...]]:
+    """Alert notifications given up on after their runs of retries, oldest first."""
+    con = open_published(path)
+    try:
+        if not _has_table(con, "ops", "dead_notifications"):
+            return []
+        return [(rule, channel, state, f"{queued:%Y-%m-%d %H:%M}", runs, error)
+                for rule, channel, state, queued, runs, error in con.execute(
+                    "SELECT rule, channel, state, queued_at AT TIME ZONE 'UTC', runs_tried, "
+                    "last_error FROM ops.dead_notifications ORDER BY queued_at").fetchall()]
+    finally:
+        con.close()
 
 
 def _cell(value: Any, group_digits: bool = True) -> str:
@@ -362,6 +425,10 @@ def quality_summary(path: Path, run_id: str, failed_checks: Sequence[str]) -> st
         records, rejected = con.execute(
             "SELECT coalesce(sum(records), 0), coalesce(sum(rejected), 0) FROM ops.ingest_runs "
             "WHERE run_id = ?", [run_id]).fetchall()[0]
+        skipped = [f"{c} {i}" for c, i in con.execute(
+            "SELECT channel, campaign_id FROM ops.campaign_pull_failures WHERE run_id = ? "
+            "ORDER BY 1, 2", [run_id]).fetchall()] if _has_table(
+            con, "ops", "campaign_pull_failures") else []
     finally:
         con.close()
     share = f" ({rejected / records:.2%} of {records:,})" if records else ""
@@ -372,4 +439,7 @@ def quality_summary(path: Path, run_id: str, failed_checks: Sequence[str]) -> st
     lines.append("  ended campaigns whose details do not reconcile with their stats: "
                  + (_some(unreconciled) if unreconciled else "none"))
     lines.append("  failed checks: " + (_some(list(failed_checks)) if failed_checks else "none"))
+    if skipped:
+        lines.append("  campaigns the API failed for, left out of this run and tried again on "
+                     f"the next: {_some(skipped)}")
     return "\n".join(lines)

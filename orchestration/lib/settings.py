@@ -10,6 +10,7 @@ through a log line, an exception or Dagster metadata by accident.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -37,6 +38,9 @@ DEFAULT_REFRESH_INTERVAL_MINUTES = 15
 DEFAULT_REPLY_WINDOW_DAYS = 7
 DEFAULT_ATTRIBUTION_WINDOW_DAYS = 7
 DEFAULT_REVENUE_CURRENCY = "INR"
+# `campaign-analytics query`: what one ad-hoc statement may use before it is stopped.
+DEFAULT_QUERY_MEMORY_LIMIT = "2GB"
+DEFAULT_QUERY_TIMEOUT_SECONDS = 120
 # Replies that unsubscribe (seed 003's Unsubscribed), matched as the reply's first word.
 DEFAULT_UNSUBSCRIBE_KEYWORDS = ("STOP", "UNSUBSCRIBE")
 
@@ -132,6 +136,8 @@ class Settings:
     # revenue_currency; None: costs stay in provider units and no revenue per cost is given.
     sms_credit_price: float | None = None
     voice_pulse_price: float | None = None
+    query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT
+    query_timeout_seconds: int = DEFAULT_QUERY_TIMEOUT_SECONDS
 
     @property
     def reports_dir(self) -> Path:
@@ -245,6 +251,10 @@ def load_settings(
         revenue_currency=_currency(get("REVENUE_CURRENCY", "")),
         sms_credit_price=_price("SMS_CREDIT_PRICE", get("SMS_CREDIT_PRICE", "")),
         voice_pulse_price=_price("VOICE_PULSE_PRICE", get("VOICE_PULSE_PRICE", "")),
+        query_memory_limit=_memory(get("QUERY_MEMORY_LIMIT", DEFAULT_QUERY_MEMORY_LIMIT)),
+        query_timeout_seconds=_whole_number(
+            "QUERY_TIMEOUT_SECONDS", get("QUERY_TIMEOUT_SECONDS", ""),
+            DEFAULT_QUERY_TIMEOUT_SECONDS, low=1, high=24 * 3600),
     )
     check_paths_apart(settings)
     if require_credentials:
@@ -258,6 +268,14 @@ def _currency(text: str) -> str:
         raise ConfigError(f"REVENUE_CURRENCY must be a three-letter currency code such as INR, "
                           f"got {text!r}")
     return currency
+
+
+def _memory(text: str) -> str:
+    """QUERY_MEMORY_LIMIT as DuckDB reads it: a number and a unit (512MB, 2GB)."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text, re.IGNORECASE):
+        raise ConfigError(f"QUERY_MEMORY_LIMIT must be an amount such as 2GB or 512MB, "
+                          f"got {text!r}")
+    return text.replace(" ", "")
 
 
 def _price(name: str, text: str) -> float | None:
@@ -345,6 +363,10 @@ def _alert_delivery(get: Callable[[str, str], str]) -> AlertDelivery:
     starttls = get("ALERT_SMTP_STARTTLS", "true").lower()
     if starttls not in ("true", "false"):
         raise ConfigError(f"ALERT_SMTP_STARTTLS must be true or false, got {starttls!r}")
+    if host and starttls == "false" and get("ALERT_SMTP_USERNAME", "") and not is_loopback(host):
+        raise ConfigError("ALERT_SMTP_STARTTLS=false would send the SMTP login unencrypted to "
+                          f"{host}: allowed only for a server on this machine (127.0.0.1); "
+                          "set ALERT_SMTP_STARTTLS=true")
     ca_file = get("ALERT_SMTP_CA_FILE", "")
     if ca_file and not Path(ca_file).is_file():
         raise ConfigError(f"ALERT_SMTP_CA_FILE {ca_file!r} is not a file")
@@ -356,6 +378,18 @@ def _alert_delivery(get: Callable[[str, str], str]) -> AlertDelivery:
         smtp_password=Secret(get("ALERT_SMTP_PASSWORD", "")), smtp_from=sender,
         email_to=recipients, smtp_starttls=starttls == "true",
         smtp_ca_file=Path(ca_file) if ca_file else None)
+
+
+def is_loopback(host: str) -> bool:
+    """An address on this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _refresh_minutes(raw: str) -> int:

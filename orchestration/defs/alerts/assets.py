@@ -49,7 +49,8 @@ def alerts(context: dg.AssetExecutionContext,
         open_alerts = con.execute(
             "SELECT count(*) FROM marts.alerts WHERE resolved_at IS NULL").fetchone()[0]
         waiting = con.execute(
-            "SELECT count(*) FROM alerting.notifications WHERE sent_at IS NULL").fetchone()[0]
+            "SELECT count(*) FROM alerting.notifications WHERE sent_at IS NULL "
+            "AND dead_at IS NULL").fetchone()[0]
     for alert in changes.fired:
         context.log.warning("alert %s", alert.headline)
     for alert in changes.resolved:

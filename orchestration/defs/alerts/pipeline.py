@@ -58,4 +58,37 @@ def pipeline_findings(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[
                 f"stats after {UNRECONCILED_PULL_ATTEMPTS} pulls: {', '.join(given_up[:5])}",
                 "Their figures may be incomplete: re-pull with `campaign-analytics backfill "
                 "--campaign ID` once the provider's data is fixed."))
+    findings += _failing_campaigns(con)
     return findings
+
+
+# A campaign that could not be pulled on this many of its channel's latest runs in a row is told.
+PULL_FAILURES_TO_ALERT = 2
+
+
+def _failing_campaigns(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Campaigns skipped (the API failed for them alone) on each of the channel's latest
+    PULL_FAILURES_TO_ALERT runs: one skipped run is retried quietly, a second is news."""
+    rows = con.execute("""
+        WITH latest AS (
+            SELECT channel, run_id FROM (
+                SELECT channel, run_id, row_number() OVER (
+                    PARTITION BY channel ORDER BY finished_at DESC) AS recency
+                FROM raw.ingest_runs)
+            WHERE recency <= $runs
+        )
+        SELECT f.channel, f.campaign_id, arg_max(f.error, f.failed_at)
+        FROM raw.campaign_pull_failures AS f JOIN latest USING (channel, run_id)
+        GROUP BY ALL HAVING count(DISTINCT f.run_id) >= $runs
+        ORDER BY 1, 2""", {"runs": PULL_FAILURES_TO_ALERT}).fetchall()
+    by_channel: dict[str, list[tuple[str, str]]] = {}
+    for channel, campaign_id, error in rows:
+        by_channel.setdefault(channel, []).append((campaign_id, error))
+    return [Finding(
+        f"{channel}_campaign_pull_failing", "pipeline", "error", failing[0][0], None, None, None,
+        f"{len(failing)} {channel} campaign(s) could not be pulled on the last "
+        f"{PULL_FAILURES_TO_ALERT} runs and are missing from the marts: "
+        f"{', '.join(c for c, _ in failing[:5])} (last error: {failing[0][1][:160]})",
+        "The provider fails for these campaigns alone: ask its support with the campaign id; "
+        "each run tries them again, and the rest of the account is published meanwhile.")
+        for channel, failing in by_channel.items()]

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.lib.alerts.run_failure import record_run_failure
+from orchestration.lib.alerts.run_failure import failure_cause, record_run_failure
 from orchestration.lib.settings import Settings
-from orchestration.runner import failure_cause
 
 
 def run_failure_alert_sensor(settings: Settings) -> dg.SensorDefinition:

@@ -7,6 +7,7 @@ import dagster as dg
 
 from orchestration.defs.callbacks.loader import load_callbacks
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
+from orchestration.lib.callbacks.landing import mark_unpublished, waiting_segments
 
 CALLBACKS_KEY = dg.AssetKey(["raw", "callbacks"])
 
@@ -23,6 +24,8 @@ def raw_callbacks(
     context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
 ) -> dg.MaterializeResult:
     landing = warehouse.settings.callback_landing_dir
+    if waiting_segments(landing):  # before the load: a run killed after it still rebuilds
+        mark_unpublished(landing)
     with warehouse.connect() as con:
         loaded = load_callbacks(con, landing, context.run.run_id)
     context.log.info("loaded %d callbacks (%d rejected) from %d landing segment(s) in %s",

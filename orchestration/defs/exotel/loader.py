@@ -20,6 +20,7 @@ import pandera.pandas as pa
 
 from orchestration.defs.exotel.entities import Entity
 from orchestration.defs.exotel.schemas import failure_reasons
+from orchestration.lib.exotel.client import UNREADABLE_KEY
 from orchestration.lib.warehouse import sql_string
 
 
@@ -163,8 +164,26 @@ def validate_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> pd.DataFr
     try:
         entity.contract.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        return failure_reasons(errors.failure_cases)
-    return _no_reasons()
+        reasons = failure_reasons(errors.failure_cases)
+    else:
+        reasons = _no_reasons()
+    return _with_unreadable(con, reasons)
+
+
+def _with_unreadable(con: duckdb.DuckDBPyConnection, reasons: pd.DataFrame) -> pd.DataFrame:
+    """`reasons` plus the records the client could only read leniently (a value like 1e400:
+    lib/exotel/client.py UNREADABLE_KEY), each with what could not be read."""
+    unreadable = con.execute(f"""
+        SELECT batch_pos, record_json ->> '{UNREADABLE_KEY}' AS failed_checks FROM _batch
+        WHERE contains(CAST(record_json AS VARCHAR), '"{UNREADABLE_KEY}"')
+          AND record_json ->> '{UNREADABLE_KEY}' IS NOT NULL""").df()
+    if unreadable.empty:
+        return reasons
+    merged = pd.concat([reasons.astype({"failed_checks": "object"}),
+                        unreadable.astype({"batch_pos": "int64"})])
+    merged = merged.groupby("batch_pos", as_index=False)["failed_checks"].agg(
+        lambda parts: "; ".join(dict.fromkeys(str(p) for p in parts)))
+    return merged.astype({"batch_pos": "int64", "failed_checks": "string"})
 
 
 def check_records(con: duckdb.DuckDBPyConnection, entity: Entity, lines: list[bytes],

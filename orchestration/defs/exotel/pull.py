@@ -54,6 +54,7 @@ from orchestration.lib.exotel import (
     MalformedResponseError,
     MessageNotFoundError,
     Page,
+    TransientApiError,
 )
 from orchestration.lib.ids import ID_RULE, is_valid_id
 from orchestration.lib.phone import mask_numbers
@@ -180,7 +181,12 @@ class CampaignFailure:
     """A campaign that could not be pulled; nothing of it was kept."""
 
     campaign_id: str
-    error: CampaignNotFoundError | MalformedResponseError | ApiError
+    error: CampaignNotFoundError | MalformedResponseError | ApiError | TransientApiError
+
+
+# Campaigns whose requests fail past their retries one after another: the provider is down,
+# not one campaign broken, and the run stops rather than wait out every campaign's retries.
+MAX_TRANSIENT_IN_A_ROW = 3
 
 
 # What the fetching thread hands the loader, in order: per campaign, its record, then each
@@ -226,6 +232,7 @@ def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], w
     # record breaks its contract has its details left at the provider (they could not be tied
     # to trustworthy campaign facts), not fetched page by page and thrown away.
     entity = channel.campaign_entity
+    transient_in_a_row = 0
     with duckdb.connect() as checker:
         checker.execute("SET TimeZone = 'UTC'")  # typed as the loader types them
         for campaign_id in campaign_ids:
@@ -253,9 +260,19 @@ def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], w
                 yield _Finished(client.server_time, client.stats.requests - requests_before,
                                 still_pending)
             except (CampaignNotFoundError, MalformedResponseError, ApiError) as error:
-                # This campaign alone: the others go on. Anything else (bad credentials, a
-                # provider down past the retry budget) stops the run.
+                # This campaign alone: the others go on. Anything else (bad credentials) stops
+                # the run.
+                transient_in_a_row = 0
                 yield CampaignFailure(campaign_id, error)
+            except TransientApiError as error:
+                # A 5xx or reset past its retries on this campaign: skipped, the others go on.
+                # Several in a row mean the provider is down: the run stops, as it would at once.
+                transient_in_a_row += 1
+                if transient_in_a_row >= MAX_TRANSIENT_IN_A_ROW:
+                    raise
+                yield CampaignFailure(campaign_id, error)
+            else:
+                transient_in_a_row = 0
 
 
 class _CampaignWriter:

@@ -10,6 +10,7 @@ from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.alerts.engine import deliver
 from orchestration.lib.alerts.run_failure import end_run_failure, reopen_run_failure
 from orchestration.lib.audience.lookup import lookup_key
+from orchestration.lib.callbacks.landing import clear_unpublished
 from orchestration.lib.publish import publish
 from orchestration.lib.reports import write_finalized_reports
 
@@ -45,6 +46,7 @@ def published_marts(
             with warehouse.connect() as con:
                 reopen_run_failure(con, now)
         raise
+    clear_unpublished(settings.callback_landing_dir)  # every callback loaded is published now
     if ended:
         context.log.info("alert run_failed resolved: this run published")
         with warehouse.connect() as con:

@@ -15,7 +15,7 @@ anyway, and the multiprocess executor costs ~5x more overhead per run (docs/meas
 import dagster as dg
 
 from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
-from orchestration.lib.callbacks.landing import waiting_segments
+from orchestration.lib.callbacks.landing import has_unpublished, waiting_segments
 from orchestration.lib.run_lock import holder_if_busy
 from orchestration.lib.settings import Settings
 
@@ -64,7 +64,8 @@ def refresh_schedule(settings: Settings) -> dg.ScheduleDefinition:
         busy = holder_if_busy(settings.warehouse_path)
         if busy:
             return dg.SkipReason(f"{busy} holds the warehouse; the callbacks wait on disk")
-        if not waiting_segments(settings.callback_landing_dir):
+        landing = settings.callback_landing_dir
+        if not waiting_segments(landing) and not has_unpublished(landing):
             return dg.SkipReason("no callbacks waiting to be loaded")
         return dg.RunRequest()
 

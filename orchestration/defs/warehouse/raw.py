@@ -100,6 +100,12 @@ ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS message_requests INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS retries INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS campaigns_skipped INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS messages_polled INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS campaigns_failed INTEGER;
+-- A campaign a run could not pull (the API failed for it alone past its retries, or answered it
+-- broken): nothing of it was kept, the other campaigns landed, the next run tries it again.
+CREATE TABLE IF NOT EXISTS raw.campaign_pull_failures (
+    channel VARCHAR, campaign_id VARCHAR, run_id VARCHAR, error VARCHAR, failed_at TIMESTAMPTZ
+);
 
 -- Contacts (`campaign-analytics contacts load`): one row per version of a contact, keyed by its
 -- E.164 number. A contact's first version is valid from the start of time (what it was before

@@ -18,7 +18,8 @@ merely holds.
 
 **Delivery never fails a run**: each notification is queued in `alerting.notifications`, one
 row per channel, and sent; one that could not be sent stays queued with its reason and is tried
-again on the next run.
+again on the next run, up to MAX_NOTIFICATION_RUNS runs, then kept as dead. A sender that
+raises is recorded like one that failed: no notification can stop the others or the publish.
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ CREATE TABLE IF NOT EXISTS alerting.notifications (
     rule VARCHAR, first_seen TIMESTAMPTZ, state VARCHAR, channel VARCHAR, alert JSON,
     queued_at TIMESTAMPTZ, sent_at TIMESTAMPTZ, attempts INTEGER, last_error VARCHAR
 );
+ALTER TABLE alerting.notifications ADD COLUMN IF NOT EXISTS runs_tried INTEGER DEFAULT 0;
+ALTER TABLE alerting.notifications ADD COLUMN IF NOT EXISTS dead_at TIMESTAMPTZ;
 """
+# A notification that could not be sent on this many runs is kept as dead (`alerts` shows it)
+# and tried no more, so one that can never go out does not hold the others up for ever.
+MAX_NOTIFICATION_RUNS = 5
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,9 @@ def _queue(con: duckdb.DuckDBPyConnection, alert: Alert, now: dt.datetime,
     first_seen = con.execute("SELECT max(first_seen) FROM marts.alerts WHERE rule = ?",
                              [alert.rule]).fetchone()[0]
     for channel in channels:
-        con.execute("INSERT INTO alerting.notifications VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL)",
+        con.execute("INSERT INTO alerting.notifications (rule, first_seen, state, channel, "
+                    "alert, queued_at, sent_at, attempts, last_error, runs_tried) "
+                    "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL, 0)",
                     [alert.rule, first_seen, alert.state, channel, record, now])
 
 
@@ -194,18 +202,31 @@ def deliver(con: duckdb.DuckDBPyConnection, delivery: AlertDelivery, now: dt.dat
     senders = senders or {"webhook": send_webhook, "email": send_email}
     configured = dict.fromkeys(configured_channels(delivery), True)
     queued = con.execute(
-        "SELECT rowid, channel, alert FROM alerting.notifications WHERE sent_at IS NULL "
-        "ORDER BY queued_at, rowid").fetchall()
+        "SELECT rowid, channel, alert, coalesce(runs_tried, 0) FROM alerting.notifications "
+        "WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY queued_at, rowid").fetchall()
     outcomes = []
-    for rowid, channel, record in queued:
+    for rowid, channel, record, runs_tried in queued:
         if not configured.get(channel):
             continue
-        fields = orjson.loads(record)
-        alert = Alert(**{**fields, "at": dt.datetime.fromisoformat(fields["at"])})
-        outcome = senders[channel](delivery, alert, **options)
+        try:
+            fields = orjson.loads(record)
+            alert = Alert(**{**fields, "at": dt.datetime.fromisoformat(fields["at"])})
+            outcome = senders[channel](delivery, alert, **options)
+        except Exception as error:  # noqa: BLE001 - one notification never stops the rest
+            outcome = Delivery(channel, False, 1, f"{type(error).__name__}: {error}"[:300])
         outcomes.append(outcome)
+        dead = not outcome.sent and runs_tried + 1 >= MAX_NOTIFICATION_RUNS
         con.execute(
             "UPDATE alerting.notifications SET attempts = attempts + ?, last_error = ?, "
-            "sent_at = ? WHERE rowid = ?",
-            [outcome.attempts, outcome.error, now if outcome.sent else None, rowid])
+            "sent_at = ?, runs_tried = coalesce(runs_tried, 0) + 1, dead_at = ? "
+            "WHERE rowid = ?",
+            [outcome.attempts, outcome.error, now if outcome.sent else None,
+             now if dead else None, rowid])
     return outcomes
+
+
+def dead_notifications(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """Notifications given up on: (rule, channel, state, queued_at, runs tried, last error)."""
+    return con.execute(
+        "SELECT rule, channel, state, queued_at, runs_tried, last_error "
+        "FROM alerting.notifications WHERE dead_at IS NOT NULL ORDER BY queued_at").fetchall()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
 import ssl
 import time
@@ -21,9 +22,29 @@ from typing import Any
 
 import httpx
 
-from orchestration.lib.settings import AlertDelivery
+from orchestration.lib.settings import AlertDelivery, is_loopback
 
 log = logging.getLogger("campaign_analytics.alerts")
+
+# Text from data (a campaign's name) in a mail header or a chat message: never a new header
+# line, never markup. Slack and Teams read `<...>` as links and mentions (`<!channel>`) and
+# `&` as an entity (Slack's own escaping: &amp; &lt; &gt;); a bare @here/@channel is broken
+# with a zero-width space so no one is paged by a name.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MENTION = re.compile(r"@(?=(here|channel|everyone)\b)", re.IGNORECASE)
+
+
+def header_text(text: str) -> str:
+    """`text` for a mail header: control characters (CR, LF) as single spaces."""
+    return CONTROL.sub(" ", text).strip()
+
+
+def chat_text(text: str) -> str:
+    """`text` from data as plain text in a Slack or Teams message."""
+    escaped = (CONTROL.sub(" ", text).replace("&", "&amp;").replace("<", "&lt;")
+               .replace(">", "&gt;"))
+    return MENTION.sub("@\u200b", escaped)
+
 
 # A chat service that answers neither 2xx nor one of these within the attempts is given up on
 # for this run; 4xx other than 408/429 means the request itself is wrong (a revoked webhook).
@@ -66,9 +87,9 @@ class Delivery:
 def webhook_body(alert: Alert) -> dict[str, Any]:
     """A body Slack's and Teams' incoming webhooks both accept (`text`, in Markdown), with the
     alert's fields beside it for anything that reads JSON."""
-    lines = [f"*{alert.headline}*"]
+    lines = [f"*{chat_text(alert.headline)}*"]
     if alert.state != "resolved" and alert.advice:
-        lines.append(f"What to do: {alert.advice}")
+        lines.append(f"What to do: {chat_text(alert.advice)}")
     fields = asdict(alert)
     fields["at"] = alert.at.isoformat()
     return {"text": "\n".join(lines), "alert": fields}
@@ -76,7 +97,7 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
 
 def email_body(alert: Alert, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = alert.headline
+    message["Subject"] = header_text(alert.headline)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     figures = []
@@ -84,9 +105,10 @@ def email_body(alert: Alert, sender: str, recipients: tuple[str, ...]) -> EmailM
         figures.append(f"Measured: {alert.measured:.1%}")
     if alert.threshold is not None:
         figures.append(f"Threshold: {alert.threshold:.1%}")
-    body = [alert.message, *figures]
+    body = [header_text(alert.message), *figures]  # names from data stay on their line
     if alert.campaign_id:
-        body.append(f"Campaign: {alert.campaign_name or ''} ({alert.campaign_id})".strip())
+        body.append(f"Campaign: {header_text(alert.campaign_name or '')} "
+                    f"({alert.campaign_id})".strip())
     if alert.state != "resolved" and alert.advice:
         body += ["", f"What to do: {alert.advice}"]
     body += ["", f"Rule {alert.rule}, severity {alert.severity}, {alert.state} at "
@@ -128,7 +150,14 @@ def send_email(delivery: AlertDelivery, alert: Alert, *, attempts: int = 3,
                sleep: Callable[[float], None] = time.sleep) -> Delivery:
     """Send the alert to ALERT_EMAIL_TO over SMTP: STARTTLS first (unless switched off), then
     the login, so the password never crosses the network in the clear."""
-    message = email_body(alert, delivery.smtp_from, delivery.email_to)
+    if delivery.smtp_username and not delivery.smtp_starttls and not is_loopback(
+            delivery.smtp_host):
+        return Delivery("email", False, 0, "refused to send the SMTP login without TLS to a "
+                        "host that is not this machine: set ALERT_SMTP_STARTTLS=true")
+    try:
+        message = email_body(alert, delivery.smtp_from, delivery.email_to)
+    except (ValueError, TypeError) as exc:  # a body no mail library can write: recorded
+        return Delivery("email", False, 0, f"the message could not be written ({exc})")
     context = ssl.create_default_context(
         cafile=str(delivery.smtp_ca_file) if delivery.smtp_ca_file else None)
     error = ""

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 
@@ -90,3 +93,47 @@ def record_run_failure(settings: Settings, job: str, run_id: str | None, cause: 
     alert = Alert(finding.rule, finding.severity, "fired", finding.message, finding.advice, now)
     senders = {"webhook": send_webhook, "email": send_email}
     return [senders[channel](delivery, alert) for channel in channels]
+
+
+# Why a run failed, in words: the CLI prints it and the run_failed alert says it.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def failure_cause(events: Iterable[Any],
+                  default: str = "see the log above") -> str:
+    """The first failure among a run's Dagster events as the thing to fix, not the op that
+    raised it: the lock holder, the cast that failed, the dbt node and its error; else `default`."""
+    for event in events:
+        error = _error_of(event)
+        if error is None:
+            continue
+        while error.cause is not None:  # "Error occurred while executing op" wraps the cause
+            error = error.cause
+        where = f"{event.step_key}: " if event.step_key else ""
+        return where + _first_words(error.message)
+    return default
+
+
+def _error_of(event: Any) -> Any:
+    data = event.event_specific_data
+    if event.is_step_failure and data is not None:
+        return data.error
+    if event.event_type_value in ("RUN_FAILURE", "ENGINE_EVENT", "RESOURCE_INIT_FAILURE"):
+        return getattr(data, "error", None)
+    return None
+
+
+def _first_words(message: str) -> str:
+    message = _ANSI.sub("", message)
+    if "Errors parsed from dbt logs:" in message:
+        lines = [line.strip() for line in message.split("Errors parsed from dbt logs:", 1)[1]
+                 .splitlines() if line.strip()]
+        for number, line in enumerate(lines):
+            if re.match(r"(Failure|\w+ Error) in ", line):
+                detail = next((d for d in lines[number + 1:] if not d.startswith(("compiled",
+                              ">"))), "")
+                return f"dbt: {line} {detail}".strip()
+        return "dbt: " + (lines[0] if lines else "failed")
+    first = next((line.strip() for line in message.splitlines() if line.strip()), message)
+    # "package.module.SomeError: what happened" -> "what happened"
+    return re.sub(r"^[\w.]+(Error|Exception|Failure)\w*: ", "", first)

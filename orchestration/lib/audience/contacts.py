@@ -93,8 +93,11 @@ class ContactLoad:
 
 
 def _text(found: dict, field: str) -> str:
+    """The field's text, trimmed, without control characters (a NUL or an escape sequence in a
+    name would reach terminals, spreadsheets and mail headers)."""
     column = found.get(field)
-    return f"nullif(trim(CAST({quoted(column)} AS VARCHAR)), '')" if column else "NULL"
+    return (f"nullif(trim(regexp_replace(CAST({quoted(column)} AS VARCHAR), '[[:cntrl:]]', '', "
+            "'g')), '')") if column else "NULL"
 
 
 def _labels(found: dict, field: str) -> str:

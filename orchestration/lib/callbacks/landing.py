@@ -203,3 +203,26 @@ def waiting_segments(root: Path) -> int:
         finally:
             os.close(fd)  # closing releases the lock taken to look
     return len(_segments(root / "ready")) + abandoned
+
+
+# Callbacks loaded into raw whose marts have not been published yet: the file is written before
+# a refresh loads segments and removed once a run has published, so a refresh killed between
+# the two is finished by the next one (the segments it loaded no longer wait in ready/).
+UNPUBLISHED_MARKER = "loaded-not-published"
+
+
+def mark_unpublished(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / UNPUBLISHED_MARKER
+    with marker.open("w") as file:
+        file.write("callbacks loaded into the warehouse; their marts are not published yet\n")
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def clear_unpublished(root: Path) -> None:
+    (root / UNPUBLISHED_MARKER).unlink(missing_ok=True)
+
+
+def has_unpublished(root: Path) -> bool:
+    return (root / UNPUBLISHED_MARKER).exists()

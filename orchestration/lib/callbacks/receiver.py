@@ -34,11 +34,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from orchestration.lib.callbacks.guard import GuardedHttpProtocol
 from orchestration.lib.callbacks.landing import LandingLog, recover_abandoned
 from orchestration.lib.callbacks.payloads import ENDPOINTS, Endpoint, landing_line
 from orchestration.lib.settings import ConfigError, Secret
 
 MAX_BODY_BYTES = 64 * 1024
+BODY_SECONDS = 10.0  # a request's body, once its headers are in
 MAX_JSON_DEPTH = 16  # deeper bodies are refused (kept as rejects) before anything recurses
 # The token is the only thing between the internet and the landing log: not a guessable word.
 MIN_TOKEN_LENGTH = 16
@@ -138,10 +140,15 @@ def create_app(landing_dir: Path, token: Secret) -> Starlette:
                                          or int(declared) > MAX_BODY_BYTES):
                 return _too_large()
             body = bytearray()
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    return _too_large()
+            try:
+                async with asyncio.timeout(BODY_SECONDS):  # a body sent a byte at a time
+                    async for chunk in request.stream():
+                        body += chunk
+                        if len(body) > MAX_BODY_BYTES:
+                            return _too_large()
+            except TimeoutError:
+                return JSONResponse({"error": f"body not received within {BODY_SECONDS:g} s"},
+                                    status_code=408)
             payload, problem = _parse(bytes(body), request.headers.get("content-type", ""))
             problems = [problem] if problem else endpoint.problems(payload)
             reason = "; ".join(problems) or None
@@ -229,8 +236,11 @@ def serve(app: Starlette, sock: socket.socket) -> None:
 
 
 def _uvicorn_config(app: Starlette) -> uvicorn.Config:
+    # Headers owe a deadline and waiting connections a cap (guard.py); idle kept-alive ones
+    # close after uvicorn's 5 s.
     return uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on",
-                          timeout_graceful_shutdown=10)
+                          timeout_graceful_shutdown=10, http=GuardedHttpProtocol,
+                          timeout_keep_alive=5)
 
 
 class ReceiverThread:

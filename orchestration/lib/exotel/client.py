@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -323,13 +325,57 @@ def _reveal(value: Secret | str) -> str:
     return value.reveal() if isinstance(value, Secret) else value
 
 
+# A record holding what JSON allows but no column can (1e400, NaN, a lone surrogate "\ud800")
+# makes orjson refuse the whole body. The body is then read leniently, the offending values kept
+# as their text, and each such record carries UNREADABLE_KEY with the reason: the loader
+# quarantines it like any contract breach, and the rest of its page loads.
+UNREADABLE_KEY = "_unreadable"
+
+
+def _parse_lenient(body: bytes) -> Any:
+    """`body` read by the standard library, which accepts 1e400, NaN and lone surrogates;
+    non-finite numbers come back as {UNREADABLE_KEY: text} markers."""
+    def number(text: str) -> Any:
+        value = float(text)
+        return value if math.isfinite(value) else {UNREADABLE_KEY: text}
+
+    return json.loads(body, parse_float=number, parse_constant=lambda text: {UNREADABLE_KEY: text},
+                      parse_int=lambda text: int(text) if len(text) <= 40 else
+                      {UNREADABLE_KEY: text})
+
+
+def _clean(value: Any, field: str, problems: list[str]) -> Any:
+    """`value` with every unreadable part replaced by its text, each named in `problems`."""
+    if isinstance(value, dict):
+        if set(value) == {UNREADABLE_KEY}:
+            problems.append(f"{field} {value[UNREADABLE_KEY][:20]!r} is not a number a column "
+                            "can hold")
+            return value[UNREADABLE_KEY]
+        return {k: _clean(v, k if not field else f"{field}.{k}", problems)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, field, problems) for v in value]
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append(f"{field} holds a character that is not text (a lone surrogate)")
+            return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _parse_envelope(body: bytes, path: str) -> dict[str, Any]:
     try:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise MalformedResponseError(
-            f"{path} answered 200 with a body that is not JSON: {_snippet(body)}"
-        ) from None
+        try:
+            envelope = _parse_lenient(body)
+        except (ValueError, RecursionError):
+            raise MalformedResponseError(
+                f"{path} answered 200 with a body that is not JSON: {_snippet(body)}"
+            ) from None
+        if isinstance(envelope, dict) and isinstance(envelope.get("response"), list):
+            envelope["response"] = [_unreadable_marked(item) for item in envelope["response"]]
     if not isinstance(envelope, dict) or not isinstance(envelope.get("response"), list):
         raise MalformedResponseError(
             f"{path} answered 200 without the documented envelope "
@@ -347,6 +393,17 @@ def _parse_object(body: bytes, path: str) -> dict[str, Any]:
         raise MalformedResponseError(
             f"{path} answered 200 with a body that is not a JSON object: {_snippet(body)}")
     return answer
+
+
+def _unreadable_marked(item: Any) -> Any:
+    """An envelope item whose record had unreadable values: cleaned, with the reasons."""
+    if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
+        return item
+    problems: list[str] = []
+    data = _clean(item["data"], "", problems)
+    if problems:
+        data[UNREADABLE_KEY] = "; ".join(dict.fromkeys(problems))
+    return {**item, "data": data}
 
 
 def _records_of(envelope: dict[str, Any], path: str) -> list[dict[str, Any]]:

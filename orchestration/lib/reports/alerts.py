@@ -3,33 +3,11 @@ own (marts.alerts, README "Alerts")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
-
 from orchestration.lib.reports import page
 from orchestration.lib.reports.format import local_time
-
-
-def load_alerts(con: duckdb.DuckDBPyConnection, *, open_only: bool,
-                campaign_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Alerts from the published copy, open ones first (none from a copy made before alerts
-    existed)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
-                         "AND table_name = 'alerts'").fetchone()[0]
-    if not exists:
-        return []
-    where = ["resolved_at IS NULL"] if open_only else []
-    if campaign_ids:
-        where.append("list_contains(?, campaign_id)")
-    cursor = con.execute(f"""
-        SELECT * FROM marts.alerts WHERE {' AND '.join(where) or 'true'}
-        ORDER BY resolved_at IS NOT NULL, severity = 'warn', last_seen DESC, rule""",
-                         [list(campaign_ids)] if campaign_ids else [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def alerts_table(alerts: list[dict[str, Any]], zone: ZoneInfo, *, with_campaign: bool) -> str:
