@@ -17,7 +17,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PHONE_NUMBER = re.compile(r"\+[0-9*]{4,20}")
 # Control characters, less tab and line breaks (a reason may span lines; XLSX refuses the rest).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-TERMINAL_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+TERMINAL_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def safe_cell(value: Any) -> Any:

@@ -9,9 +9,7 @@ numbers stay numbers.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestration.lib.cells import safe_cell
-from orchestration.lib.readers import ReadError, open_published
+from orchestration.lib.readers import ReadError, format_rows, open_published
 
 FORMATS = ("csv", "xlsx")
 
@@ -137,15 +135,6 @@ def _published_columns(con: Any, table: str) -> list[tuple[str, str]]:
                        "WHERE table_schema = 'marts' AND table_name = ?", [table]).fetchall()
 
 
-def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Rows as CSV, every text cell neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([safe_cell(h) for h in headers])
-    writer.writerows([[("" if v is None else safe_cell(v)) for v in row] for row in rows])
-    return buffer.getvalue()
-
-
 def write_xlsx(path: Path, export: Export) -> None:
     from openpyxl import Workbook
 
@@ -164,4 +153,6 @@ def write_export(path: Path, export: Export, fmt: str) -> None:
     if fmt == "xlsx":
         write_xlsx(path, export)
     else:
-        path.write_text(csv_text(export.headers, export.rows), encoding="utf-8")
+        # readers.format_rows neutralises each cell (cells.safe_cell), as write_xlsx does.
+        path.write_text(format_rows(export.headers, export.rows, "csv") + "\n",
+                        encoding="utf-8")

@@ -345,7 +345,7 @@ def _alert_delivery(get: Callable[[str, str], str]) -> AlertDelivery:
     webhook = get("ALERT_WEBHOOK_URL", "")
     if webhook:
         url = urlparse(webhook)
-        local = url.hostname in ("127.0.0.1", "localhost", "::1")
+        local = is_loopback(url.hostname or "")
         if not url.netloc or url.scheme not in (("http", "https") if local else ("https",)):
             # The URL itself is the credential: it is not repeated in the message.
             raise ConfigError("ALERT_WEBHOOK_URL must be an https:// URL (the webhook address "

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from orchestration.lib.cells import TERMINAL_CONTROLS
 from orchestration.lib.settings import AlertDelivery, is_loopback
 
 log = logging.getLogger("campaign_analytics.alerts")
@@ -30,18 +31,17 @@ log = logging.getLogger("campaign_analytics.alerts")
 # line, never markup. Slack and Teams read `<...>` as links and mentions (`<!channel>`) and
 # `&` as an entity (Slack's own escaping: &amp; &lt; &gt;); a bare @here/@channel is broken
 # with a zero-width space so no one is paged by a name.
-CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 MENTION = re.compile(r"@(?=(here|channel|everyone)\b)", re.IGNORECASE)
 
 
 def header_text(text: str) -> str:
     """`text` for a mail header: control characters (CR, LF) as single spaces."""
-    return CONTROL.sub(" ", text).strip()
+    return TERMINAL_CONTROLS.sub(" ", text).strip()
 
 
 def chat_text(text: str) -> str:
     """`text` from data as plain text in a Slack or Teams message."""
-    escaped = (CONTROL.sub(" ", text).replace("&", "&amp;").replace("<", "&lt;")
+    escaped = (TERMINAL_CONTROLS.sub(" ", text).replace("&", "&amp;").replace("<", "&lt;")
                .replace(">", "&gt;"))
     return MENTION.sub("@\u200b", escaped)
 
