@@ -28,20 +28,13 @@ browser:
 	  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
 	  { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
-# The Dagster UI on the sandbox API, with run history in the project's .dagster_home/ and the
-# warehouse, published copy and reports in data/dev/: never the default paths, nor a real
-# WAREHOUSE_PATH from .env (the environment wins over .env).
-DAGSTER_HOME := $(CURDIR)/.dagster_home
-DEV_DIR := $(CURDIR)/data/dev
+# The Dagster UI on the sandbox API (orchestration/dev.py): run history in .dagster_home/, the
+# warehouse, published copy and callbacks in data/dev/, never the default paths nor a real
+# WAREHOUSE_PATH from .env. Ctrl-C or SIGTERM stops it and all it started.
 SANDBOX_PORT ?= 8765
+UI_PORT ?= 3000
 dev: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME) $(DEV_DIR) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	@$(BIN)/campaign-analytics sandbox --port $(SANDBOX_PORT) > $(DAGSTER_HOME)/sandbox.log 2>&1 & \
-	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
-	  EXOTEL_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) EXOTEL_ACCOUNT_SID=sandbox_account \
-	  EXOTEL_API_KEY=sandbox_key EXOTEL_API_TOKEN=sandbox_token EXOTEL_RATE_LIMIT_PER_MINUTE=0 \
-	  WAREHOUSE_PATH=$(DEV_DIR)/warehouse.duckdb PUBLISHED_PATH=$(DEV_DIR)/published.duckdb \
-	  DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions
+	exec $(BIN)/campaign-analytics dev --port $(UI_PORT) --sandbox-port $(SANDBOX_PORT)
 
 # Benchmarks (scripts, not tests): results in BENCHMARKS.md and bench/results-<scale>.json.
 bench: $(STAMP)

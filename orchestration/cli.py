@@ -5,6 +5,7 @@ Subcommands:
   sync      the daily run, now, against the configured account
   backfill  re-pull chosen campaigns, or campaigns started within a date range
   sandbox   serve the bundled synthetic API on 127.0.0.1 (no credentials needed)
+  dev       the Dagster UI on the bundled sandbox
   status    last run, freshness, row counts, rejected records, unreconciled campaigns
   query     SQL against the published copy
   export    failed recipients of a campaign, as CSV or XLSX
@@ -18,10 +19,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import io
 import logging
 import os
-import secrets
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -30,11 +29,19 @@ from typing import NoReturn
 
 import duckdb
 
+from orchestration.arguments import (
+    add_sandbox_arguments,
+    parse_date,
+    parse_instant,
+    parse_port,
+    sandbox_from_args,
+)
+from orchestration.demo import DEMO_DIR, run_demo
+from orchestration.dev import run_dev
 from orchestration.lib.alerts.engine import MAX_NOTIFICATION_RUNS
-from orchestration.lib.alerts.run_failure import record_run_failure
 from orchestration.lib.callbacks.landing import has_unpublished, waiting_segments
 from orchestration.lib.callbacks.payloads import ENDPOINTS
-from orchestration.lib.callbacks.receiver import ReceiverThread, bind, create_app, serve
+from orchestration.lib.callbacks.receiver import bind, create_app, serve
 from orchestration.lib.cells import counted
 from orchestration.lib.exports import export_rows, format_for, write_export
 from orchestration.lib.ids import check_id
@@ -42,153 +49,41 @@ from orchestration.lib.readers import (
     ALERT_COLUMNS,
     DEAD_COLUMNS,
     ReadError,
-    audience_summary,
     format_rows,
     format_table,
-    kpi_summary,
-    quality_summary,
     read_alerts,
     read_dead_notifications,
     read_status,
     run_query,
-    sms_totals,
 )
 from orchestration.lib.reports import write_campaign_report, write_overview
-from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS, alert_thresholds
+from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
 from orchestration.lib.run_lock import holder_if_busy
 from orchestration.lib.settings import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
     ConfigError,
-    Settings,
     load_settings,
 )
-from orchestration.runner import (
-    PipelineError,
-    WarehouseBusy,
-    exclusive_run,
-    preflight,
-    run_pipeline,
-)
-from orchestration.sandbox.generator import AccountConfig
-from orchestration.sandbox.push import CallbackPusher, PushFaults
-from orchestration.sandbox.server import Faults, SandboxServer
+from orchestration.runner import PipelineError, WarehouseBusy, exclusive_run, preflight
+from orchestration.runs import run_daily, run_refresh
 
 log = logging.getLogger("campaign_analytics")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
 
-def _date(text: str) -> dt.datetime:
+def cmd_demo(args: argparse.Namespace) -> int:
+    run_demo(args)
+    return EXIT_OK
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
     try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def _instant(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 time such as 2026-01-15T10:00:00+05:30, got {text!r}"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _indexes(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        values = ()
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected campaign numbers such as 0,3, got {text!r}")
-    return values
-
-
-def _range(text: str) -> tuple[int, int]:
-    try:
-        low, _, high = text.partition(":")
-        bounds = (int(low), int(high or low))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected MIN:MAX such as 500:5000, got {text!r}"
-        ) from None
-    if not 1 <= bounds[0] <= bounds[1]:
-        raise argparse.ArgumentTypeError(f"expected 1 <= MIN <= MAX, got {text!r}")
-    return bounds
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port between 1 and 65535, got {text!r}")
-    return port
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {text!r}")
-    return value
-
-
-def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
-    """The sandbox's knobs, shared by `sandbox` and `demo`."""
-    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    data = parser.add_argument_group("sandbox data")
-    data.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
-    data.add_argument("--voice-campaigns", type=int, default=4, metavar="N")
-    data.add_argument("--sms-campaigns", type=int, default=8, metavar="N")
-    data.add_argument("--voice-contacts", type=_range, default=(300, 3000), metavar="MIN:MAX")
-    data.add_argument("--sms-messages", type=_range, default=(1000, 10000), metavar="MIN:MAX")
-    data.add_argument("--from", dest="start", type=_date, default=today - dt.timedelta(days=14),
-                      metavar="DATE", help="first day campaigns may start (default: 14 days ago)")
-    data.add_argument("--to", dest="end", type=_date, default=today, metavar="DATE",
-                      help="day after the last campaign start (default: today)")
-    data.add_argument("--now", type=_instant, default=None, metavar="ISO",
-                      help="freeze the server's clock (default: the real clock)")
-    faults = parser.add_argument_group("fault injection")
-    faults.add_argument("--rate-429", type=_share, default=0.0, metavar="SHARE")
-    faults.add_argument("--rate-5xx", type=_share, default=0.0, metavar="SHARE")
-    faults.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
-    faults.add_argument("--latency-ms", type=float, default=0.0, metavar="MS")
-    faults.add_argument("--extra-keys", type=_share, default=0.0, metavar="SHARE",
-                        help="share of records carrying unknown extra keys")
-    faults.add_argument("--malformed", type=_share, default=0.0, metavar="SHARE",
-                        help="share of records served malformed")
-    faults.add_argument("--dlt-problem", type=_indexes, default=(), metavar="N[,N...]",
-                        help="SMS campaigns (0 = the oldest) whose DLT template is rejected "
-                        "for 20%% of messages: a case for the alerts")
-    faults.add_argument("--sms-outage", type=_instant, default=None, metavar="ISO",
-                        help="an operator outage from this instant for an hour: SMS messages "
-                        "submitted in it fail at the operator, half of them (a case for the "
-                        "drop alert)")
-    faults.add_argument("--broken-pages", type=_share, default=0.0, metavar="SHARE",
-                        help="share of detail pages answered 200 without the envelope")
-
-
-def sandbox_from_args(args: argparse.Namespace, *, port: int) -> SandboxServer:
-    if args.end <= args.start:
-        raise ConfigError("--to must be after --from")
-    config = AccountConfig(
-        seed=args.seed, voice_campaigns=args.voice_campaigns, sms_campaigns=args.sms_campaigns,
-        voice_contacts=args.voice_contacts, sms_messages=args.sms_messages, start=args.start,
-        end=args.end, malformed_share=args.malformed, extra_keys_share=args.extra_keys,
-        dlt_problem_campaigns=args.dlt_problem, sms_outage_start=args.sms_outage,
-    )
-    faults = Faults(
-        rate_429=args.rate_429, rate_5xx=args.rate_5xx, retry_after_seconds=args.retry_after,
-        latency_ms=args.latency_ms, broken_page_share=args.broken_pages,
-        extra_envelope_keys=args.extra_keys > 0,
-    )
-    return SandboxServer(config, port=port, now=args.now, faults=faults)
+        server = sandbox_from_args(args, port=args.sandbox_port)
+    except OSError as error:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{args.sandbox_port} ({error.strerror}): "
+                          "choose another --sandbox-port") from None
+    return run_dev(server, ui_port=args.port, home=Path(".dagster_home"), data=Path("data/dev"))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -206,142 +101,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-DEMO_DIR = Path("data/demo")
-SANDBOX_PRICES = {"SMS_CREDIT_PRICE": "0.25", "VOICE_PULSE_PRICE": "0.60"}  # in INR
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    with sandbox_from_args(args, port=0) as server:
-        print(f"Started the bundled sandbox API on {server.url} (seed {args.seed}): "
-              f"{args.voice_campaigns} voice and {args.sms_campaigns} SMS campaigns.")
-        settings = load_settings({
-            **os.environ, **server.environment(),
-            "WAREHOUSE_PATH": str(args.warehouse_dir / "warehouse.duckdb"),
-            "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
-            "CALLBACK_LANDING_DIR": str(args.warehouse_dir / "callbacks"),
-            "CALLBACK_TOKEN": secrets.token_urlsafe(24),
-            # The sandbox's price list, so revenue per cost compares money with money.
-            **{name: os.environ.get(name) or price for name, price in SANDBOX_PRICES.items()},
-        }, dotenv_path=None)
-        _demo_contacts(settings, server)
-        _run(settings, None, verbose=args.verbose)
-        print("\n" + audience_summary(settings.published_path))
-        if args.callback_hours:
-            _demo_callbacks(settings, server, args.callback_hours, verbose=args.verbose)
-        written = write_overview(settings.published_path)
-        print(f"\nReports (open in a browser, no network needed): {written.overview}")
-        published = settings.published_path
-        print("Next, look around:\n"
-              f"  campaign-analytics status --published {published}\n"
-              f"  campaign-analytics query --published {published} "
-              "\"SELECT * FROM marts.sms_campaign_performance\"")
-    return EXIT_OK
-
-
-def _demo_contacts(settings: Settings, server: SandboxServer) -> None:
-    """The sender's contact list (the sandbox writes one for its own recipients), loaded before
-    the run so its marts show metrics by list and the people can be looked up."""
-    from orchestration.defs.warehouse.resources import Warehouse
-    from orchestration.lib.audience.contacts import load_contacts
-    from orchestration.lib.audience.conversions import load_conversions
-    from orchestration.sandbox.audience import (
-        sandbox_contacts,
-        sandbox_conversions,
-        write_contacts_csv,
-        write_conversions_csv,
-    )
-
-    folder = settings.warehouse_path.parent
-    contacts = sandbox_contacts(server.config)
-    rows = write_contacts_csv(contacts, folder / "contacts.csv")
-    sales = write_conversions_csv(contacts, sandbox_conversions(server.config, contacts),
-                                  folder / "conversions.csv")
-    with exclusive_run(settings), Warehouse(settings).connect() as con:
-        loaded = load_contacts(con, folder / "contacts.csv",
-                               region=settings.contacts_default_region)
-        converted = load_conversions(con, folder / "conversions.csv",
-                                     region=settings.contacts_default_region,
-                                     timezone=settings.account_timezone)
-    print(f"Contacts: the sandbox's list {folder / 'contacts.csv'} ({rows:,} rows, its numbers "
-          "written several ways) loaded:\n  " + loaded.summary.replace("\n", "\n  "))
-    print(f"Conversions: {folder / 'conversions.csv'} ({sales:,} rows) loaded:\n  "
-          + converted.summary.replace("\n", "\n  "))
-
-
-def _demo_callbacks(settings: Settings, server: SandboxServer, hours: int, *,
-                    verbose: bool) -> None:
-    """The push half, end to end: the receiver on a free port, the sandbox pushing the next
-    `hours` of status changes to it (some twice, some out of order), then a refresh."""
-    _, delivered_before, _, pending_before = sms_totals(settings.published_path)
-    with ReceiverThread(settings.callback_landing_dir, settings.callback_token) as receiver:
-        print(f"\nCallbacks: the receiver listens on {receiver.url} (landing folder "
-              f"{settings.callback_landing_dir}); the sandbox pushes the next {hours} hours of "
-              "status changes to it, some twice and some out of order ...", flush=True)
-        start = server.clock.now()
-        pusher = CallbackPusher(server, receiver.url, settings.callback_token.reveal(),
-                                faults=PushFaults(duplicate_share=0.05, out_of_order_share=0.05,
-                                                  delayed_share=0.02))
-        pushed = pusher.push(start, start + hours * 3600)
-        server.clock.advance(hours * 3600)
-    print(f"  {pushed.events:,} status changes, {pushed.sent:,} callbacks sent "
-          f"({pushed.sent - pushed.events - pushed.retried:,} of them twice), "
-          f"{pushed.accepted:,} answered 200 and stored.")
-    loaded = _refresh(settings, verbose=verbose)
-    _, delivered, _, pending = sms_totals(settings.published_path)
-    print(f"  Refreshed: {loaded:,} callbacks loaded; SMS messages pending "
-          f"{pending_before:,} -> {pending:,}, delivered {delivered_before:,} -> {delivered:,} "
-          "(marts.sms_status_history keeps every step).")
-
-
-def _refresh(settings: Settings, *, verbose: bool) -> int:
-    """The intraday refresh under the run lock; the number of callbacks it loaded."""
-    with exclusive_run(settings):
-        quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-        with quiet:
-            result = run_pipeline(settings, refresh=True,
-                                  log_level="DEBUG" if verbose else "INFO")
-    loaded = 0
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        if materialization.asset_key.path == ["raw", "callbacks"]:
-            loaded = int(materialization.metadata["callbacks"].value)
-    return loaded
-
-
-def _run(settings: Settings, ingest_config: dict | None, *, verbose: bool) -> None:
-    with exclusive_run(settings):
-        print(f"Checking the API at {settings.base_url} ...")
-        try:
-            campaigns = preflight(settings)
-        except PipelineError as error:  # a scheduled run that cannot start: people are told
-            from orchestration.defs.operations.jobs import DAILY_JOB
-
-            record_run_failure(settings, DAILY_JOB, None, str(error))
-            raise
-        print(f"  {len(campaigns.voice)} voice and {len(campaigns.sms)} SMS campaigns listed.")
-        print(f"Running ingest -> dbt build -> publish into {settings.warehouse_path} "
-              f"(progress below{'' if verbose else '; dbt per model with -v'}) ...", flush=True)
-        # dagster-dbt echoes every dbt line to stdout; without -v only what goes wrong is shown
-        # (a failed run's message carries the dbt error).
-        quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-        with quiet:
-            result = run_pipeline(settings, ingest_config=ingest_config,
-                                  log_level="DEBUG" if verbose else "INFO")
-    print(f"\nPublished a read-only copy for BI tools and queries: {settings.published_path}\n")
-    print(kpi_summary(settings.published_path))
-    # Alert rules are checks too, but about campaigns, not data quality: counted apart.
-    rules = {row.alert_rule for row in alert_thresholds()}
-    evaluations = result.get_asset_check_evaluations()
-    failed = [f"{e.asset_key.to_user_string()} {e.check_name} ({e.severity.value.lower()})"
-              for e in evaluations if not e.passed and e.check_name not in rules]
-    print("\n" + quality_summary(settings.published_path, result.run_id, failed))
-    raised = sorted({e.check_name for e in evaluations if not e.passed and e.check_name in rules})
-    print(f"  open alerts: {', '.join(raised) if raised else 'none'}"
-          + (" (campaign-analytics alerts --open)" if raised else ""))
-
-
 def cmd_sync(args: argparse.Namespace) -> int:
-    _run(load_settings(), None, verbose=args.verbose)
+    run_daily(load_settings(), None, verbose=args.verbose)
     return EXIT_OK
 
 
@@ -361,7 +122,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 raise ConfigError("--to must not be before --from")
             config = {"start_date_from": args.start.date().isoformat(),
                       "start_date_to": args.end.date().isoformat()}
-        _run(settings, config, verbose=args.verbose)
+        run_daily(settings, config, verbose=args.verbose)
     return EXIT_OK
 
 
@@ -400,7 +161,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     else:
         print(f"Loading {waiting} landing segment(s) from {landing}, rebuilding the campaigns "
               "they touch, publishing ...", flush=True)
-    loaded = _refresh(settings, verbose=args.verbose)
+    loaded = run_refresh(settings, verbose=args.verbose)
     print(f"Loaded {loaded:,} callbacks; published {settings.published_path}.")
     return EXIT_OK
 
@@ -511,7 +272,7 @@ def _load_file(args: argparse.Namespace, load: Callable, note: str, *, built: st
         print(f"Not rebuilt (--no-build): the next run or refresh {later}.")
         return EXIT_OK
     print("Rebuilding the marts and publishing (no API requests) ...", flush=True)
-    _refresh(settings, verbose=args.verbose)
+    run_refresh(settings, verbose=args.verbose)
     print(f"Published: {built(settings)} in {settings.published_path}")
     return EXIT_OK
 
@@ -648,24 +409,35 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser("backfill", help="re-pull campaigns by id or start date")
     chosen = backfill.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--campaign", nargs="+", metavar="ID", help="campaign ids")
-    chosen.add_argument("--from", dest="start", type=_date, metavar="DATE",
+    chosen.add_argument("--from", dest="start", type=parse_date, metavar="DATE",
                         help="first start date (YYYY-MM-DD, account time zone)")
-    backfill.add_argument("--to", dest="end", type=_date, metavar="DATE",
+    backfill.add_argument("--to", dest="end", type=parse_date, metavar="DATE",
                           help="last start date, inclusive (default: --from)")
     backfill.set_defaults(handler=cmd_backfill)
 
     sandbox = commands.add_parser("sandbox", help="serve the bundled synthetic API")
-    sandbox.add_argument("--port", type=_port, default=8765,
+    sandbox.add_argument("--port", type=parse_port, default=8765,
                          help="port on 127.0.0.1 (default 8765)")
     add_sandbox_arguments(sandbox)
     sandbox.set_defaults(handler=cmd_sandbox)
+
+    dev = commands.add_parser(
+        "dev", help="the Dagster UI on the bundled sandbox (data/dev/, .dagster_home/)",
+        description="Serve the Dagster UI with the sandbox API as the account: run history in "
+        ".dagster_home/, the warehouse and published copy in data/dev/. Ctrl-C or SIGTERM stops "
+        "it and everything it started.")
+    dev.add_argument("--port", type=parse_port, default=3000, help="the UI's port (3000)")
+    dev.add_argument("--sandbox-port", type=parse_port, default=8765,
+                     help="the sandbox API's port on 127.0.0.1 (8765)")
+    add_sandbox_arguments(dev)
+    dev.set_defaults(handler=cmd_dev)
 
     receive = commands.add_parser(
         "receive", help="run the status-callback receiver",
         description="Serve the callback endpoints (POST /callbacks/exotel/...) and GET /healthz. "
         "Needs CALLBACK_TOKEN; stores every callback in CALLBACK_LANDING_DIR before answering.")
     receive.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    receive.add_argument("--port", type=_port, default=8780, help="port (default 8780)")
+    receive.add_argument("--port", type=parse_port, default=8780, help="port (default 8780)")
     receive.set_defaults(handler=cmd_receive)
 
     refresh = commands.add_parser(
@@ -688,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Alerts from the published copy, open ones first. Rules: the thresholds "
         "file (dbt_project/seeds/health_thresholds.csv); see the README.")
     alerts.add_argument("--open", action="store_true", help="only the alerts still open")
-    alerts.add_argument("--since", type=_date, metavar="DATE",
+    alerts.add_argument("--since", type=parse_date, metavar="DATE",
                         help="only alerts seen on or after this day (YYYY-MM-DD, UTC)")
     alerts.add_argument("--published", type=Path, help="published copy (PUBLISHED_PATH)")
     alerts.set_defaults(handler=cmd_alerts)
@@ -705,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     contacts_load.add_argument("file", type=Path)
     contacts_load.add_argument("--list", dest="list_name", metavar="NAME",
                                help="put every contact of the file on this list")
-    contacts_load.add_argument("--as-of", type=_instant, metavar="ISO",
+    contacts_load.add_argument("--as-of", type=parse_instant, metavar="ISO",
                                help="when the file's contents became true (default: now); a "
                                "contact changed by it takes its new lists and tags from then")
     contacts_load.add_argument("--no-build", action="store_true",
@@ -761,9 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--campaign", metavar="ID", help="one campaign's report")
     which.add_argument("--overview", action="store_true",
                        help="the account overview, plus the report of each campaign it lists")
-    report.add_argument("--from", dest="start", type=_date, metavar="DATE",
+    report.add_argument("--from", dest="start", type=parse_date, metavar="DATE",
                         help="overview: campaigns started on or after (YYYY-MM-DD, local)")
-    report.add_argument("--to", dest="end", type=_date, metavar="DATE",
+    report.add_argument("--to", dest="end", type=parse_date, metavar="DATE",
                         help="overview: campaigns started on or before (YYYY-MM-DD, local)")
     report.add_argument("--no-campaign-reports", action="store_true",
                         help="overview: skip writing the campaign reports it links to")

@@ -13,6 +13,7 @@ from orchestration.defs.alerts.sensors import run_failure_alert_sensor
 from orchestration.defs.operations.jobs import daily_schedule, refresh_schedule
 from orchestration.defs.resources import resources_for
 from orchestration.lib.settings import Settings, load_settings
+from orchestration.run_output import QUIET_LOGGER, step_lines_logger
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,7 +23,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         dg.load_from_defs_folder(path_within_project=HERE),
         dg.Definitions(resources=resources_for(settings),
                        schedules=[daily_schedule(settings), refresh_schedule(settings)],
-                       sensors=[run_failure_alert_sensor(settings)]),
+                       sensors=[run_failure_alert_sensor(settings)],
+                       # Dagster's console logger stays the default (the UI, -v); the CLI
+                       # picks the plain one.
+                       loggers={"console": dg.colored_console_logger,
+                                QUIET_LOGGER: step_lines_logger}),
     )
 
 

@@ -20,6 +20,7 @@ from orchestration.lib.exotel import (
 )
 from orchestration.lib.run_lock import WarehouseBusyError, run_lock
 from orchestration.lib.settings import ConfigError, Settings
+from orchestration.run_output import QUIET_LOGGER
 
 # A quick look before a long run: wrong credentials or an unreachable host fail in seconds.
 PREFLIGHT_RETRY = RetryPolicy(max_attempts=2, base_delay_seconds=0.5, max_elapsed_seconds=15)
@@ -84,16 +85,18 @@ def preflight(settings: Settings) -> Campaigns:
 
 def run_pipeline(
     settings: Settings, *, ingest_config: dict[str, Any] | None = None, log_level: str = "INFO",
-    refresh: bool = False,
+    refresh: bool = False, step_lines: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Run the daily job of the code location (or, with `refresh`, the intraday refresh), bound
     to `settings`: every asset and check under defs/ that the job selects, so a new asset needs
-    no change here."""
+    no change here. `step_lines`: print the run's own messages as plain lines (the CLI without
+    -v) instead of Dagster's log format."""
     from orchestration.definitions import build_definitions
     from orchestration.defs.operations.jobs import DAILY_JOB, REFRESH_JOB
 
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB if refresh else DAILY_JOB)
-    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    logger = QUIET_LOGGER if step_lines else "console"
+    run_config: dict[str, Any] = {"loggers": {logger: {"config": {"log_level": log_level}}}}
     if not refresh:
         config = ingest_config or {}
         run_config["ops"] = {name: {"config": config} for name in ("voice_ingest", "sms_ingest")}

@@ -10,8 +10,10 @@ import shutil
 import sys
 from pathlib import Path
 
+import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 
+from orchestration.lib.build_inputs import build_sources, fingerprint, project_checksum
 from orchestration.lib.rules import DBT_PROJECT_DIR
 from orchestration.lib.settings import Settings, load_settings
 
@@ -24,6 +26,20 @@ _LAUNCHER = Path(sys.executable).parent / "campaign-analytics-dbt"
 DBT_LAUNCHER = str(_LAUNCHER) if _LAUNCHER.exists() and _BESIDE.exists() else DBT_EXECUTABLE
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def build_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
+    """What a build and publish of this project would be made from now (lib/build_inputs.py):
+    the raw records, the models, dbt's vars and how the copy is published."""
+    from orchestration.lib.audience.lookup import fingerprint as key_fingerprint
+    from orchestration.lib.audience.lookup import lookup_key
+
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    options = {"dbt": json.loads(dbt_vars(settings)[1]),
+               "phone_numbers": settings.publish_phone_numbers,
+               "finalization_hours": settings.dlr_finalization_hours,
+               "lookup_key": key_fingerprint(lookup_key(settings))}
+    return fingerprint(con, build_sources(manifest), project_checksum(manifest), options)
 
 
 def dbt_vars(settings: Settings) -> list[str]:

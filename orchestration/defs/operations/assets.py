@@ -6,10 +6,12 @@ import dagster as dg
 
 from orchestration.defs.alerts.assets import ALERTS_KEY  # published with the marts it judges
 from orchestration.defs.dbt.assets import warehouse_models
+from orchestration.defs.dbt.project import build_fingerprint
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.alerts.engine import deliver
 from orchestration.lib.alerts.run_failure import end_run_failure, reopen_run_failure
 from orchestration.lib.audience.lookup import lookup_key
+from orchestration.lib.build_inputs import record_published
 from orchestration.lib.callbacks.landing import clear_unpublished
 from orchestration.lib.publish import publish
 from orchestration.lib.reports import write_finalized_reports
@@ -47,6 +49,8 @@ def published_marts(
                 reopen_run_failure(con, now)
         raise
     clear_unpublished(settings.callback_landing_dir)  # every callback loaded is published now
+    with warehouse.connect() as con:  # what the next run compares its inputs with
+        record_published(con, build_fingerprint(con, settings), now)
     if ended:
         context.log.info("alert run_failed resolved: this run published")
         with warehouse.connect() as con:
