@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean dev bench bench-quick bench-callbacks bench-requests bench-contacts browser
+.PHONY: demo test lint install clean dev docs bench bench-quick bench-callbacks bench-requests bench-contacts browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000
 dev: $(STAMP)
 	exec $(BIN)/campaign-analytics dev --port $(UI_PORT) --sandbox-port $(SANDBOX_PORT)
+
+# dbt's documentation of the models (WAREHOUSE_PATH's catalog; the demo's by default here).
+docs: $(STAMP)
+	WAREHOUSE_PATH=$${WAREHOUSE_PATH:-data/demo/warehouse.duckdb} $(BIN)/campaign-analytics docs --serve
 
 # Benchmarks (scripts, not tests): results in BENCHMARKS.md and bench/results-<scale>.json.
 bench: $(STAMP)

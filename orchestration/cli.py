@@ -6,6 +6,7 @@ Subcommands:
   backfill  re-pull chosen campaigns, or campaigns started within a date range
   sandbox   serve the bundled synthetic API on 127.0.0.1 (no credentials needed)
   dev       the Dagster UI on the bundled sandbox
+  docs      dbt's documentation of the models, with this warehouse's settings
   status    last run, freshness, row counts, rejected records, unreconciled campaigns
   query     SQL against the published copy
   export    failed recipients of a campaign, as CSV or XLSX
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+import dagster as dg
 import duckdb
 
 from orchestration.arguments import (
@@ -38,6 +40,7 @@ from orchestration.arguments import (
 )
 from orchestration.demo import DEMO_DIR, run_demo
 from orchestration.dev import run_dev
+from orchestration.docs import generate_docs, serve_docs
 from orchestration.lib.alerts.engine import MAX_NOTIFICATION_RUNS
 from orchestration.lib.callbacks.landing import has_unpublished, waiting_segments
 from orchestration.lib.callbacks.payloads import ENDPOINTS
@@ -45,16 +48,13 @@ from orchestration.lib.callbacks.receiver import bind, create_app, serve
 from orchestration.lib.cells import counted
 from orchestration.lib.exports import export_rows, format_for, write_export
 from orchestration.lib.ids import check_id
-from orchestration.lib.readers import (
+from orchestration.lib.published import ReadError, run_query
+from orchestration.lib.published_state import (
     ALERT_COLUMNS,
     DEAD_COLUMNS,
-    ReadError,
-    format_rows,
-    format_table,
     read_alerts,
     read_dead_notifications,
     read_status,
-    run_query,
 )
 from orchestration.lib.reports import write_campaign_report, write_overview
 from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
@@ -64,6 +64,7 @@ from orchestration.lib.settings import (
     ConfigError,
     load_settings,
 )
+from orchestration.lib.text_tables import format_rows, format_table
 from orchestration.runner import PipelineError, WarehouseBusy, exclusive_run, preflight
 from orchestration.runs import run_daily, run_refresh
 
@@ -84,6 +85,23 @@ def cmd_dev(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on 127.0.0.1:{args.sandbox_port} ({error.strerror}): "
                           "choose another --sandbox-port") from None
     return run_dev(server, ui_port=args.port, home=Path(".dagster_home"), data=Path("data/dev"))
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    settings = load_settings(require_credentials=False)
+    print(f"Generating dbt's documentation of {settings.warehouse_path} ...", flush=True)
+    page = generate_docs(settings)
+    print(f"Wrote {page} (one page, opens from disk: models, columns, tests and lineage)")
+    if args.serve:
+        print(f"Serving it on http://127.0.0.1:{args.port} (Ctrl-C to stop) ...", flush=True)
+        try:
+            serve_docs(args.port)
+        except OSError as error:
+            raise ConfigError(f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): "
+                              "choose another --port") from None
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -253,7 +271,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def _load_file(args: argparse.Namespace, load: Callable, note: str, *, built: str,
-               later: str) -> int:
+               later: str, feeds: str) -> int:
     """A file loaded into the warehouse under the run lock, then (unless --no-build) the marts
     rebuilt and published by the intraday refresh: no API requests."""
     from orchestration.defs.warehouse.resources import Warehouse
@@ -271,8 +289,10 @@ def _load_file(args: argparse.Namespace, load: Callable, note: str, *, built: st
     if args.no_build:
         print(f"Not rebuilt (--no-build): the next run or refresh {later}.")
         return EXIT_OK
-    print("Rebuilding the marts and publishing (no API requests) ...", flush=True)
-    run_refresh(settings, verbose=args.verbose)
+    print(f"Rebuilding {feeds} and the models downstream of it, publishing (no API "
+          "requests) ...", flush=True)
+    run_refresh(settings, verbose=args.verbose,
+                downstream_of=[dg.AssetKey(["staging", feeds])])
     print(f"Published: {built(settings)} in {settings.published_path}")
     return EXIT_OK
 
@@ -286,7 +306,8 @@ def cmd_contacts_load(args: argparse.Namespace) -> int:
             as_of=args.as_of),
         lambda s: f"numbers without a country code read as {s.contacts_default_region}",
         built=lambda s: "marts.dim_contacts and marts.campaign_list_performance",
-        later="builds dim_contacts and the breakdowns by list")
+        later="builds dim_contacts and the breakdowns by list",
+        feeds="stg_audience__contact_versions")
 
 
 def cmd_conversions_load(args: argparse.Namespace) -> int:
@@ -299,7 +320,7 @@ def cmd_conversions_load(args: argparse.Namespace) -> int:
         built=lambda s: "marts.conversion_attribution, and conversions, revenue and "
         f"revenue_per_cost in the campaign performance marts ({s.revenue_currency}, "
         f"{s.attribution_window_days}-day window)",
-        later="credits them to campaigns")
+        later="credits them to campaigns", feeds="stg_audience__conversions")
 
 
 def cmd_recipient(args: argparse.Namespace) -> int:
@@ -431,6 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the sandbox API's port on 127.0.0.1 (8765)")
     add_sandbox_arguments(dev)
     dev.set_defaults(handler=cmd_dev)
+
+    docs = commands.add_parser(
+        "docs", help="dbt's documentation of the models (one offline page; --serve to serve)",
+        description="Run `dbt docs generate --static` with the settings a run gives dbt "
+        "(WAREHOUSE_PATH, ACCOUNT_TIMEZONE, ...) and write dbt_project/target/docs/"
+        "static_index.html; with --serve, also serve the site on 127.0.0.1.")
+    docs.add_argument("--serve", action="store_true", help="serve the site after generating it")
+    docs.add_argument("--port", type=parse_port, default=8580, help="port for --serve (8580)")
+    docs.set_defaults(handler=cmd_docs)
 
     receive = commands.add_parser(
         "receive", help="run the status-callback receiver",

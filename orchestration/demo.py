@@ -9,9 +9,9 @@ from pathlib import Path
 
 from orchestration.arguments import sandbox_from_args
 from orchestration.lib.callbacks.receiver import ReceiverThread
-from orchestration.lib.readers import audience_summary, sms_totals
 from orchestration.lib.reports import write_overview
 from orchestration.lib.settings import Settings, load_settings
+from orchestration.lib.summaries import audience_summary, sms_totals
 from orchestration.runner import exclusive_run
 from orchestration.runs import run_daily, run_refresh
 from orchestration.sandbox.push import CallbackPusher, PushFaults

@@ -16,7 +16,7 @@ import dagster as dg
 
 # dagster-dbt's messages about its own mechanics: true, but nothing a user acts on.
 HOUSEKEEPING = re.compile(
-    r"^(A dbt subsetted execution is not being performed"
+    r"^(A dbt subsetted execution is (not )?being performed"
     r"|Copying `.*partial_parse\.msgpack`"
     r"|(Running|Finished) dbt command: "
     r"|Using the default dbt selection"

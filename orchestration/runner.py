@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -85,16 +85,23 @@ def preflight(settings: Settings) -> Campaigns:
 
 def run_pipeline(
     settings: Settings, *, ingest_config: dict[str, Any] | None = None, log_level: str = "INFO",
-    refresh: bool = False, step_lines: bool = False,
+    refresh: bool = False, step_lines: bool = False, downstream_of: Sequence[dg.AssetKey] = (),
 ) -> dg.ExecuteInProcessResult:
     """Run the daily job of the code location (or, with `refresh`, the intraday refresh), bound
     to `settings`: every asset and check under defs/ that the job selects, so a new asset needs
     no change here. `step_lines`: print the run's own messages as plain lines (the CLI without
-    -v) instead of Dagster's log format."""
+    -v) instead of Dagster's log format. `downstream_of`: run only those assets and everything
+    downstream of them (dagster-dbt then builds the selected models alone)."""
     from orchestration.definitions import build_definitions
     from orchestration.defs.operations.jobs import DAILY_JOB, REFRESH_JOB
 
-    job = build_definitions(settings).resolve_job_def(REFRESH_JOB if refresh else DAILY_JOB)
+    definitions = build_definitions(settings)
+    job = definitions.resolve_job_def(REFRESH_JOB if refresh else DAILY_JOB)
+    selection = None
+    if downstream_of:
+        graph = definitions.resolve_asset_graph()
+        chosen = dg.AssetSelection.assets(*downstream_of).downstream().resolve(graph)
+        selection = sorted(chosen & set(job.asset_layer.asset_graph.get_all_asset_keys()))
     logger = QUIET_LOGGER if step_lines else "console"
     run_config: dict[str, Any] = {"loggers": {logger: {"config": {"log_level": log_level}}}}
     if not refresh:
@@ -102,7 +109,7 @@ def run_pipeline(
         run_config["ops"] = {name: {"config": config} for name in ("voice_ingest", "sms_ingest")}
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = job.execute_in_process(run_config=run_config, instance=instance,
-                                    raise_on_error=False)
+                                    raise_on_error=False, asset_selection=selection)
     if not result.success:
         published = any(event.asset_key == PUBLISHED_MARTS
                         for event in result.get_asset_materialization_events())

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Sequence
+
+import dagster as dg
 
 from orchestration.lib.alerts.run_failure import record_run_failure
-from orchestration.lib.readers import kpi_summary, quality_summary, read_alerts
+from orchestration.lib.published_state import read_alerts
 from orchestration.lib.rules import alert_thresholds
 from orchestration.lib.settings import Settings
+from orchestration.lib.summaries import kpi_summary, quality_summary
 from orchestration.runner import (
     PUBLISHED_MARTS,
     PipelineError,
@@ -19,13 +23,17 @@ from orchestration.runner import (
 )
 
 
-def run_refresh(settings: Settings, *, verbose: bool) -> int:
-    """The intraday refresh under the run lock; the number of callbacks it loaded."""
+def run_refresh(settings: Settings, *, verbose: bool,
+                downstream_of: Sequence[dg.AssetKey] = ()) -> int:
+    """The intraday refresh under the run lock; the number of callbacks it loaded. With
+    `downstream_of`, only those assets and what depends on them (a contacts file rebuilds the
+    audience models and the marts they feed, not the facts)."""
     with exclusive_run(settings):
         quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
         with quiet:
             result = run_pipeline(settings, refresh=True, step_lines=not verbose,
-                                  log_level="DEBUG" if verbose else "INFO")
+                                  log_level="DEBUG" if verbose else "INFO",
+                                  downstream_of=downstream_of)
     loaded = 0
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization

@@ -162,7 +162,7 @@ def test_a_failed_run_is_alerted_once_and_resolved_by_the_next_good_run(tmp_path
     import dagster as dg
 
     from orchestration.definitions import build_definitions
-    from orchestration.lib.readers import read_alerts
+    from orchestration.lib.published_state import read_alerts
     from orchestration.runner import PipelineError, run_pipeline
 
     account = AccountConfig(seed=3, voice_campaigns=1, sms_campaigns=2,

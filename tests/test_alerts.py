@@ -218,7 +218,7 @@ def test_a_dlt_template_problem_raises_one_alert_told_once_until_a_clean_campaig
 
     from orchestration.defs.alerts.assets import alerts
     from orchestration.defs.resources import resources_for
-    from orchestration.lib.readers import read_alerts
+    from orchestration.lib.published_state import read_alerts
     from orchestration.runner import run_pipeline
     from orchestration.sandbox import AccountConfig, SandboxServer
     from orchestration.sandbox.generator import plan_account

@@ -125,6 +125,11 @@ def test_dev_serves_one_named_location_and_stops_on_sigterm(tmp_path) -> None:
         assert names == ["campaign_analytics"]
         children = _descendants(process.pid)
         assert len(children) >= 3  # dagster dev, its webserver, daemon and code server
+        # Never the default paths nor a WAREHOUSE_PATH from .env: data/dev/ of where it runs.
+        environ = Path(f"/proc/{children[0]}/environ").read_bytes().split(b"\0")
+        dev = tmp_path / "data" / "dev"
+        assert f"WAREHOUSE_PATH={dev / 'warehouse.duckdb'}".encode() in environ
+        assert f"PUBLISHED_PATH={dev / 'published.duckdb'}".encode() in environ
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=45) == 0
         time.sleep(0.5)
@@ -183,3 +188,72 @@ def _alive(pid: int) -> bool:
     state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() \
         else "X"
     return state not in ("Z", "X")  # a zombie has stopped; only its parent's wait is missing
+
+
+def test_no_seed_numbers_in_what_users_read(demo_run) -> None:
+    """The provider documents are named, or the rule said: "seed 003" means nothing to a user."""
+    from orchestration.lib.callbacks.payloads import ENDPOINTS
+
+    seed = re.compile(r"\bseeds? 00\d", re.I)
+    texts = {"endpoints": " ".join(endpoint.what for endpoint in ENDPOINTS),
+             "demo output": demo_run["result"].stdout + demo_run["result"].stderr}
+    for path in [REPO / "dbt_project/seeds/health_thresholds.csv",
+                 *REPO.glob("dbt_project/models/**/*.yml"), *REPO.glob("dbt_project/seeds/*.yml"),
+                 *(demo_run["home"] / "data/demo/reports").glob("*.html")]:
+        texts[str(path)] = path.read_text()
+    assert len(texts) > 20
+    assert [name for name, text in texts.items() if seed.search(text)] == []
+
+
+def test_docs_are_generated_with_the_run_settings(demo_run) -> None:
+    """`dbt docs generate` needs the vars a run passes (account_timezone...): the command gives
+    them, and the page documents the marts with the warehouse's columns."""
+    env = {**os.environ,
+           "WAREHOUSE_PATH": str(demo_run["home"] / "data/demo/warehouse.duckdb")}
+    result = subprocess.run([*CLI, "docs"], cwd=demo_run["home"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = REPO / "dbt_project/target/docs/static_index.html"
+    assert str(page) in result.stdout
+    text = page.read_text()
+    assert "fct_sms_messages" in text and "delivery_rate" in text
+    missing = subprocess.run([*CLI, "docs"], cwd=demo_run["home"], capture_output=True,
+                             text=True, env={**os.environ, "WAREHOUSE_PATH": "nowhere.duckdb"})
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: no warehouse at nowhere.duckdb")
+    assert "Traceback" not in missing.stderr
+
+
+def test_breakdowns_put_the_unplaced_last_and_show_the_denominator(demo_run) -> None:
+    from orchestration.lib.summaries import audience_summary
+
+    text = audience_summary(demo_run["published"])
+    by_operator = text.split("By the numbers' original operator", 1)[1].split("Revenue", 1)[0]
+    rows = [line.split() for line in by_operator.splitlines()
+            if line.startswith(("voice ", "sms "))]
+    for channel in ("voice", "sms"):
+        mine = [row for row in rows if row[0] == channel]
+        assert mine[-1][1] == "unknown"  # last, whatever its volume
+        for row in mine:  # the columns on screen divide to the rate on screen
+            submitted, succeeded = (int(v.replace(",", "")) for v in row[-3:-1])
+            assert abs(succeeded / submitted * 100 - float(row[-1].rstrip("%"))) <= 0.051
+    assert "succeeded / submitted" in by_operator
+    assert re.search(r"sms unknown: \d+\.\d% of the messages reached, numbers whose range the "
+                     r"number directory", text)
+    assert re.search(r"voice \(not in contacts\): \d+\.\d% of the contacts reached", text)
+
+    reports = demo_run["home"] / "data/demo/reports"
+    report = next(reports.glob("campaign-sms_camp_*.html")).read_text()
+    table = report.split('id="operator-table"', 1)[1].split("</table>", 1)[0]
+    labels = re.findall(r"<tr><td[^>]*>([^<]+)</td>", table)
+    assert labels and labels[-1] == "unknown" and "unknown" not in labels[:-1]
+    assert "Submitted" in table
+    assert re.search(r"unknown: \d+\.\d% of messages, numbers whose range", report)
+
+
+def test_the_trend_chart_labels_each_day_once() -> None:
+    from orchestration.lib.reports import svg
+
+    chart = svg.rate_lines(["1 Dec", "1 Dec", "1 Dec", "2 Dec", "3 Dec", "3 Dec"],
+                           [("SMS", [0.9, 0.95, 0.97, 0.9, 0.92, 0.93], "#000")], label="trend")
+    assert re.findall(r">(\d+ Dec)<", chart) == ["1 Dec", "2 Dec", "3 Dec"]

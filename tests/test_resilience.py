@@ -305,7 +305,7 @@ def test_control_characters_never_reach_a_terminal_or_a_spreadsheet(tmp_path) ->
     from openpyxl import load_workbook
 
     from orchestration.lib.exports import Export, write_xlsx
-    from orchestration.lib.readers import format_table
+    from orchestration.lib.text_tables import format_table
 
     name = "Bad\x01Name\x1b[31m\r\nX"
     table = format_table(["name"], [(name,)])
@@ -329,7 +329,7 @@ def test_a_contact_name_keeps_no_control_characters(tmp_path) -> None:
 
 
 def test_a_runaway_query_stops_at_its_limits(tmp_path) -> None:
-    from orchestration.lib.readers import ReadError, run_query
+    from orchestration.lib.published import ReadError, run_query
 
     published = tmp_path / "p.duckdb"
     duckdb.connect(str(published)).close()

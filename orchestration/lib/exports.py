@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestration.lib.cells import safe_cell
-from orchestration.lib.readers import ReadError, format_rows, open_published
+from orchestration.lib.published import ReadError, open_published
+from orchestration.lib.text_tables import format_rows
 
 FORMATS = ("csv", "xlsx")
 
@@ -153,6 +154,6 @@ def write_export(path: Path, export: Export, fmt: str) -> None:
     if fmt == "xlsx":
         write_xlsx(path, export)
     else:
-        # readers.format_rows neutralises each cell (cells.safe_cell), as write_xlsx does.
+        # text_tables.format_rows neutralises each cell (cells.safe_cell), as write_xlsx does.
         path.write_text(format_rows(export.headers, export.rows, "csv") + "\n",
                         encoding="utf-8")

@@ -11,7 +11,7 @@ from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.alerts.engine import deliver
 from orchestration.lib.alerts.run_failure import end_run_failure, reopen_run_failure
 from orchestration.lib.audience.lookup import lookup_key
-from orchestration.lib.build_inputs import record_published
+from orchestration.lib.build_inputs import forget_published, record_published
 from orchestration.lib.callbacks.landing import clear_unpublished
 from orchestration.lib.publish import publish
 from orchestration.lib.reports import write_finalized_reports
@@ -50,7 +50,12 @@ def published_marts(
         raise
     clear_unpublished(settings.callback_landing_dir)  # every callback loaded is published now
     with warehouse.connect() as con:  # what the next run compares its inputs with
-        record_published(con, build_fingerprint(con, settings), now)
+        if context.run.asset_selection:
+            # A part of the models was rebuilt (contacts load): what else changed since the
+            # last whole build is not in this copy, so the next run builds everything.
+            forget_published(con)
+        else:
+            record_published(con, build_fingerprint(con, settings), now)
     if ended:
         context.log.info("alert run_failed resolved: this run published")
         with warehouse.connect() as con:

@@ -12,7 +12,7 @@ import duckdb
 
 from orchestration.lib.audience.lookup import fingerprint, key_file, recipient_key
 from orchestration.lib.audience.numbers import parse_one, unscientific
-from orchestration.lib.readers import ReadError, open_published
+from orchestration.lib.published import ReadError, open_published
 from orchestration.lib.settings import Settings
 
 HEADERS = ("channel", "campaign", "sent_at", "status", "detailed_status", "fail_reason",

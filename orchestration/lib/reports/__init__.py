@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from orchestration.lib.readers import ReadError, open_published
+from orchestration.lib.published import ReadError, open_published
 from orchestration.lib.reports.campaign_data import load_campaigns
 from orchestration.lib.reports.campaign_page import ReportContext, render_campaign, report_filename
 from orchestration.lib.reports.overview_data import load_overview

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from orchestration.lib.readers import load_alerts
+from orchestration.lib.published_state import load_alerts
 from orchestration.lib.warehouse import sql_string
 
 # Timeline bucket widths, seconds: the smallest that keeps a campaign within TIMELINE_BUCKETS.

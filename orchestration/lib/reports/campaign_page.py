@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
 
+from orchestration.lib.breakdowns import placed_first, unplaced_notes
 from orchestration.lib.ids import check_id
 from orchestration.lib.reports import page, svg
 from orchestration.lib.reports.alerts import campaign_section
@@ -371,7 +372,7 @@ def _bounces(report: CampaignData) -> str:
 
 def _audience(report: CampaignData) -> str:
     """Seed 003's metrics by list, seed 002's breakdown by platform (the numbers' original
-    operator), seed 001's revenue per campaign."""
+    operator), seed 001's revenue per campaign (lib/breakdowns.py orders and explains them)."""
     sms = report.channel == "sms"
     rate = "Delivery" if sms else "Connect"
     reached = "Messages" if sms else "Contacts"
@@ -381,27 +382,45 @@ def _audience(report: CampaignData) -> str:
         value = succeeded / submitted if succeeded is not None and submitted else None
         return (pct(value), None if value is None else f"{value:.6f}")
 
+    def share_cell(row: dict, total: float) -> tuple[str, str | None]:
+        value = (row.get("volume") or 0) / total if total else None
+        return (pct(value), None if value is None else f"{value:.6f}")
+
+    def breakdown(rows: list[dict], label: str, first: list[str], table_id: str) -> list[str]:
+        """Named groups by volume, the unplaced after them (with why); the rate's denominator
+        (submitted) beside it."""
+        ordered = placed_first(rows, lambda r: r[label], lambda r: r["volume"])
+        cells, out = [], []
+        order = {"list": 0, "tag": 1, "none": 2}
+        for kind in sorted({r.get("label_kind", "") for r in ordered},
+                           key=lambda k: order.get(k, 3)):
+            group = [r for r in ordered if r.get("label_kind", "") == kind]
+            total = sum(r.get("volume") or 0 for r in group)
+            cells += [[(r[label], None), *([(r["label_kind"], None)] if kind else []),
+                       (count(r["volume"]), None), share_cell(r, total),
+                       (count(r["submitted"]), None), (count(r["succeeded"]), None),
+                       (count(r["failed"]), None), rate_cell(r)] for r in group]
+        headers = [*first, reached, "Share", "Submitted", "Delivered" if sms else "Connected",
+                   "Failed", f"{rate} (of submitted)"]
+        out.append(page.table(headers, cells, numeric=[False] * len(first) + [True] * 6,
+                              table_id=table_id))
+        for note in unplaced_notes([r for r in ordered if r.get("label_kind") != "tag"],
+                                   lambda r: r[label], lambda r: r["volume"],
+                                   what="messages" if sms else "contacts"):
+            out.append(f'<p class="note">{escape(note)}.</p>')
+        return out
+
     out = []
     if report.lists:
-        rows = [[(r["label"], None), (r["label_kind"], None), (count(r["volume"]), None),
-                 (count(r["succeeded"]), None), (count(r["failed"]), None), rate_cell(r)]
-                for r in report.lists]
-        out.append(page.table(["List or tag", "Kind", reached, "Delivered" if sms else
-                               "Connected", "Failed", rate], rows,
-                              numeric=[False, False, True, True, True, True],
-                              table_id="list-table"))
+        out += breakdown(report.lists, "label", ["List or tag", "Kind"], "list-table")
         out.append('<p class="note">People are counted by the lists and tags their contact had '
                    "when the campaign reached them (contacts load).</p>")
     else:
         out.append('<p class="note">No contacts loaded: `campaign-analytics contacts load FILE` '
                    "adds lists and tags.</p>")
     if report.operators:
-        rows = [[(r["original_operator"], None), (count(r["volume"]), None),
-                 (count(r["succeeded"]), None), (count(r["failed"]), None), rate_cell(r)]
-                for r in report.operators]
-        out.append(page.table(["Original operator", reached, "Delivered" if sms else
-                               "Connected", "Failed", rate], rows,
-                              numeric=[False, True, True, True, True], table_id="operator-table"))
+        out += breakdown(report.operators, "original_operator", ["Original operator"],
+                         "operator-table")
         out.append('<p class="note">The operator a number\'s range was allocated to '
                    "(phonenumbers' data): a ported number counts under its original operator."
                    "</p>")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from orchestration.lib.readers import load_alerts
+from orchestration.lib.published_state import load_alerts
 from orchestration.lib.reports.campaign_data import CampaignData, dict_rows, id_list
 from orchestration.lib.warehouse import sql_string
 

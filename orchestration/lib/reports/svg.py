@@ -297,11 +297,14 @@ def rate_lines(categories: Sequence[str], series: Sequence[tuple[str, Sequence[f
                      f'y2="{y_of(rate):.1f}" stroke="{GRID}"/>')
         parts.append(_text(left - 6, y_of(rate) + 4, f"{rate * 100:.0f}%", anchor="end"))
     slot = plot_w / len(categories)
-    tick_every = max(1, math.ceil(len(categories) / 12))
-    for i, category in enumerate(categories):
-        if i % tick_every == 0:
-            parts.append(_text(left + slot * (i + 0.5), height - bottom + 16, category,
-                               anchor="middle"))
+    # Several campaigns on one day share its label: one per run of equal categories, in the
+    # middle of the run, leaving out those that would overlap the one before.
+    last_x = -math.inf
+    for start, end, category in _runs(categories):
+        x = left + slot * (start + end) / 2
+        if x - last_x >= 48:
+            parts.append(_text(x, height - bottom + 16, category, anchor="middle"))
+            last_x = x
     for name, vals, color in series:
         points = [(left + slot * (i + 0.5), y_of(v), v, i) for i, v in enumerate(vals)
                   if v is not None]
@@ -315,3 +318,14 @@ def rate_lines(categories: Sequence[str], series: Sequence[tuple[str, Sequence[f
                          f'r="4" fill="{color}">{_title(f"{where}: {name} {v * 100:.1f}%")}'
                          f'</circle>')
     return _svg(height, "".join(parts), label)
+
+
+def _runs(categories: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(first slot, slot after the last, category) of each run of equal neighbours."""
+    runs: list[tuple[int, int, str]] = []
+    for i, category in enumerate(categories):
+        if runs and runs[-1][2] == category:
+            runs[-1] = (runs[-1][0], i + 1, category)
+        else:
+            runs.append((i, i + 1, category))
+    return runs
