@@ -92,3 +92,10 @@ def hook() -> Iterator[ThreadingHTTPServer]:
     server.server_close()
 
 
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the whole demo's output is a whole run too (marker e2e)."""
+    for item in items:
+        if "demo_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

@@ -25,6 +25,9 @@ from orchestration.sandbox.generator import (
 )
 from tests.ingest_helpers import sandbox_settings
 
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
+
 # 30 days at the sandbox's default settings (seed 7): 30 SMS and 15 voice campaigns. The last
 # SMS campaign starts 2026-01-30 16:23 IST; an operator outage covers its hour, 16:00-17:00.
 MONTH = AccountConfig(seed=7, voice_campaigns=15, sms_campaigns=30,

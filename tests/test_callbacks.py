@@ -29,6 +29,9 @@ from orchestration.sandbox.generator import plan_account
 from orchestration.sandbox.push import CallbackPusher, PushFaults
 from tests.ingest_helpers import open_warehouse
 
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-callback-token-0123456789"
 SMS = "/callbacks/exotel/sms"
 REPORT = {"SmsSid": "a1b2c3d4e5f6", "AccountSid": "acct", "From": "EXOTL",

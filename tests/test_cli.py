@@ -9,8 +9,12 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from orchestration.lib.exotel import ExotelClient
+
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
 
 CLI = [sys.executable, "-m", "orchestration.cli"]
 

@@ -22,6 +22,9 @@ from orchestration.runner import PipelineError, run_pipeline
 from orchestration.sandbox import AccountConfig, SandboxServer
 from orchestration.sandbox.generator import plan_account
 
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
+
 ACCOUNT = AccountConfig(seed=51, voice_campaigns=2, sms_campaigns=4, voice_contacts=(300, 600),
                         sms_messages=(1000, 3000))
 LAST = plan_account(ACCOUNT)[-1]

@@ -18,6 +18,9 @@ from orchestration.sandbox.generator import (
 )
 from tests.ingest_helpers import run_pipeline
 
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
+
 ACCOUNT = AccountConfig(seed=41, voice_campaigns=3, sms_campaigns=4, voice_contacts=(300, 800),
                         sms_messages=(800, 3000))
 NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import duckdb
 import httpx
+import pytest
 
 from orchestration.lib.build_inputs import fingerprint
 from orchestration.sandbox import AccountConfig
 from orchestration.sandbox.server import sandbox_environment
+
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "orchestration.cli"]

@@ -30,6 +30,9 @@ from orchestration.runner import run_pipeline
 from orchestration.sandbox import AccountConfig, SandboxServer
 from orchestration.sandbox.generator import generate_sms, plan_account
 
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
+
 ACCOUNT = AccountConfig(seed=3, voice_campaigns=3, sms_campaigns=5, voice_contacts=(150, 500),
                         sms_messages=(3, 2500), start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                         end=dt.datetime(2026, 1, 12, tzinfo=dt.UTC))

@@ -20,6 +20,9 @@ from orchestration.sandbox.render import render_sms_items
 from tests.conftest import client_for
 from tests.ingest_helpers import open_warehouse, run_ingest, sandbox_settings
 
+# Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
+pytestmark = pytest.mark.e2e
+
 
 def _at(epoch: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, dt.UTC)
