@@ -12,11 +12,11 @@ from orchestration.defs.exotel.schemas import describe_check
 from orchestration.defs.exotel.selection import (
     Backfill,
     CampaignRef,
-    LedgerState,
     campaigns_to_pull,
     receipt_window_closed,
 )
 from orchestration.lib.prefetch import prefetch
+from orchestration.lib.pull_ledger import LedgerState
 from orchestration.lib.rules import UNRECONCILED_PULL_ATTEMPTS
 
 UTC = dt.UTC

@@ -187,3 +187,26 @@ def test_seed_000_mix_is_plausible(seed: int) -> None:
         stats = generate_sms(plan, config).stats_at(NOW + 10**7)
         delivery_rates.append(stats["delivered"] / stats["submitted"])
     assert 0.85 < float(np.median(delivery_rates)) < 0.99
+
+
+def test_campaigns_reach_one_audience_over_several_hours() -> None:
+    """The account sends to one set of people: they recur across campaigns and channels (one
+    person's history, lists over time, voice then SMS), and an SMS campaign is sent over hours,
+    so an hour of the day holds several campaigns."""
+    from orchestration.sandbox.generator import audience
+
+    config = AccountConfig()
+    plans = plan_account(config)
+    sms = [generate_sms(p, config).recipient for p in plans if p.channel == "sms"]
+    voice = [np.unique(generate_calls(p, config).recipient)
+             for p in plans if p.channel == "voice"]
+    people = audience(config)
+    assert all(np.isin(numbers, people).all() for numbers in [*sms, *voice])
+    every_sms = np.concatenate(sms)
+    assert np.unique(every_sms).size < 0.7 * every_sms.size  # people recur across campaigns
+    voice_contacts = np.concatenate(voice)
+    assert np.isin(voice_contacts, every_sms).mean() > 0.5  # called, then also messaged
+    for numbers in sms:  # still one message per person within a campaign
+        assert np.unique(numbers).size == numbers.size
+    hours = [(p.end_at - p.start_at) / 3600 for p in plans if p.channel == "sms"]
+    assert min(hours) >= 1.0 and max(hours) <= 4.01

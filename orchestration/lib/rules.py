@@ -30,6 +30,10 @@ TERMINAL_CAMPAIGN_STATUSES: frozenset[str] = frozenset(
 SMS_PENDING_STATUSES: tuple[str, ...] = tuple(_project_vars()["sms_pending_statuses"])
 FRESHNESS_MAX_AGE_HOURS: float = float(_project_vars()["freshness_max_age_hours"])
 UNRECONCILED_PULL_ATTEMPTS: int = int(_project_vars()["unreconciled_pull_attempts"])
+# A run's records failing their contract: a warning above this share, an error above the other
+# (the ingest's check and the pipeline alert read the same two).
+REJECTED_WARN_SHARE: float = 0.001
+REJECTED_FAIL_SHARE: float = 0.01
 ALERT_MIN_VOLUME: int = int(_project_vars()["alert_min_volume"])
 VALID_PHONE_NUMBER_PATTERN: str = _project_vars()["valid_phone_number_pattern"]
 

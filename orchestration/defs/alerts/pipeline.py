@@ -11,13 +11,14 @@ import datetime as dt
 
 import duckdb
 
-from orchestration.defs.exotel.assets import IngestConfig
-from orchestration.defs.exotel.selection import read_ledger
 from orchestration.lib.alerts.engine import Finding
-from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS, UNRECONCILED_PULL_ATTEMPTS
-
-REJECTED_WARN_SHARE = IngestConfig.model_fields["rejected_warn_share"].default
-REJECTED_FAIL_SHARE = IngestConfig.model_fields["rejected_fail_share"].default
+from orchestration.lib.pull_ledger import read_ledger
+from orchestration.lib.rules import (
+    FRESHNESS_MAX_AGE_HOURS,
+    REJECTED_FAIL_SHARE,
+    REJECTED_WARN_SHARE,
+    UNRECONCILED_PULL_ATTEMPTS,
+)
 
 
 def pipeline_findings(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Finding]:

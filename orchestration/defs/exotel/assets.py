@@ -33,13 +33,18 @@ from orchestration.defs.exotel.pull import (
     to_campaign_ref,
 )
 from orchestration.defs.exotel.resources import ExotelApi
-from orchestration.defs.exotel.selection import Backfill, campaigns_to_pull, read_ledger
+from orchestration.defs.exotel.selection import Backfill, campaigns_to_pull
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.exotel import CampaignNotFoundError, ExotelClient, ExotelError
 from orchestration.lib.ids import is_valid_id
 from orchestration.lib.phone import mask_numbers
 from orchestration.lib.progress import PullProgress
-from orchestration.lib.rules import UNRECONCILED_PULL_ATTEMPTS
+from orchestration.lib.pull_ledger import read_ledger
+from orchestration.lib.rules import (
+    REJECTED_FAIL_SHARE,
+    REJECTED_WARN_SHARE,
+    UNRECONCILED_PULL_ATTEMPTS,
+)
 
 
 class IngestConfig(dg.Config):
@@ -58,8 +63,8 @@ class IngestConfig(dg.Config):
     batch_pages: int = Field(
         default=50, ge=1, description="Pages validated and inserted together (memory bound)."
     )
-    rejected_warn_share: float = Field(default=0.001, ge=0, le=1)
-    rejected_fail_share: float = Field(default=0.01, ge=0, le=1)
+    rejected_warn_share: float = Field(default=REJECTED_WARN_SHARE, ge=0, le=1)
+    rejected_fail_share: float = Field(default=REJECTED_FAIL_SHARE, ge=0, le=1)
 
     def backfill(self) -> Backfill:
         def day(text: str | None, name: str) -> dt.date | None:

@@ -18,9 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import duckdb
-
-from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES, UNRECONCILED_PULL_ATTEMPTS
+from orchestration.lib.pull_ledger import LedgerState
+from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -44,19 +43,6 @@ class Backfill:
     @property
     def is_requested(self) -> bool:
         return bool(self.campaign_ids) or self.start_from is not None or self.start_to is not None
-
-
-@dataclass(frozen=True)
-class LedgerState:
-    """What the pull ledger says of a campaign."""
-
-    is_final: bool = False
-    # Pulls after the receipt window closed whose details did not reconcile with the stats.
-    unreconciled_pulls: int = 0
-
-    @property
-    def given_up(self) -> bool:
-        return not self.is_final and self.unreconciled_pulls >= UNRECONCILED_PULL_ATTEMPTS
 
 
 def receipt_window_closed(status: str, end_time: dt.datetime | None, at: dt.datetime,
@@ -110,15 +96,3 @@ def campaigns_to_pull(
     return [ref for ref in listed
             if not (state := ledger.get(ref.campaign_id, LedgerState())).is_final
             and not state.given_up]
-
-
-def read_ledger(con: duckdb.DuckDBPyConnection, channel: str) -> dict[str, LedgerState]:
-    """Each pulled campaign's state, from `raw.campaign_pulls`."""
-    rows = con.execute(
-        """
-        SELECT campaign_id, arg_max(is_final, loaded_at),
-               count(*) FILTER (WHERE coalesce(window_closed, is_final) AND NOT is_reconciled
-                                AND NOT coalesce(campaign_rejected, false))
-        FROM raw.campaign_pulls WHERE channel = ? GROUP BY campaign_id
-        """, [channel]).fetchall()
-    return {campaign_id: LedgerState(bool(final), int(tries)) for campaign_id, final, tries in rows}
