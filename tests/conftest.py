@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -94,8 +96,17 @@ def hook() -> Iterator[ThreadingHTTPServer]:
 
 
 
+# Fixtures that run the whole pipeline once for their module, and what a test that runs one
+# itself calls: such tests are whole runs (marker e2e), left out of the quick loop.
+WHOLE_RUN_FIXTURES = {"demo_run", "audience_run", "hostile_run", "verbose_sync"}
+WHOLE_RUN_CALLS = re.compile(r"run_pipeline\(|warehouse_models|run_daily|run_refresh|"
+                             r"\"(?:sync|demo|refresh|backfill|contacts|conversions)\"")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that reads the whole demo's output is a whole run too (marker e2e)."""
     for item in items:
-        if "demo_run" in getattr(item, "fixturenames", ()):
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        if (WHOLE_RUN_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or WHOLE_RUN_CALLS.search(source)):
             item.add_marker(pytest.mark.e2e)

@@ -251,11 +251,17 @@ def audience(config: AccountConfig) -> np.ndarray:
     return _distinct_numbers(np.random.default_rng([config.seed, 8]), audience_size(config))
 
 
-def _reached(config: AccountConfig, rng: np.random.Generator, n: int) -> np.ndarray:
+def _reached(config: AccountConfig, plan: CampaignPlan, rng: np.random.Generator,
+             n: int) -> np.ndarray:
     """n distinct people of the audience for one campaign (a contact list is a subset of the
-    account's people; several campaigns overlap as real ones do)."""
+    account's people; several campaigns overlap as real ones do). Drawn from a stream of their
+    own; the campaign's stream advances as it did when each campaign drew its own numbers, so
+    every outcome, time and fault stays as it was."""
+    rng.integers(1, 4_000_000_000 // 10)
+    rng.integers(0, 4_000_000_000)
     people = audience(config)
-    return people[rng.choice(people.size, size=min(n, people.size), replace=False)]
+    own = np.random.default_rng([config.seed, 9, plan.channel == "sms", plan.index])
+    return people[own.choice(people.size, size=min(n, people.size), replace=False)]
 
 
 def _distinct_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -376,7 +382,7 @@ class CallDetails:
 def generate_sms(plan: CampaignPlan, config: AccountConfig) -> SmsDetails:
     rng = np.random.default_rng([config.seed, 2, plan.index])
     n = plan.size
-    recipients = _reached(config, rng, n)
+    recipients = _reached(config, plan, rng, n)
     window = plan.end_at - 1 - plan.start_at
     submit = plan.start_at + (np.arange(n) * (window / n)).astype(np.int64)
 
@@ -441,7 +447,7 @@ def generate_calls(plan: CampaignPlan, config: AccountConfig) -> CallDetails:
     rng = np.random.default_rng([config.seed, 1, plan.index])
     n = plan.size
     spacing = plan.spacing_seconds
-    numbers = _reached(config, rng, n)
+    numbers = _reached(config, plan, rng, n)
     first_start = plan.start_at + (np.arange(n) * spacing).astype(np.int64)
     retry_offsets = plan.retry_offsets_seconds()
     # Seed 001: 60% / 25% / 17% of contacts connect on attempt 1 / 2 / 3.
