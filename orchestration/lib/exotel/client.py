@@ -33,6 +33,7 @@ from orchestration.lib.exotel.errors import (
 from orchestration.lib.exotel.rate_limit import SlidingWindowRateLimiter
 from orchestration.lib.ids import check_id
 from orchestration.lib.phone import mask_numbers
+from orchestration.lib.retry import RetryPolicy
 from orchestration.lib.settings import Secret, Settings
 
 log = logging.getLogger("campaign_analytics.exotel")
@@ -43,21 +44,6 @@ MAX_DETAIL_LIMIT = 1000
 MAX_LIST_LIMIT = 500
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try before a transient failure fails the run."""
-
-    max_attempts: int = 8
-    base_delay_seconds: float = 0.5
-    max_delay_seconds: float = 30.0
-    max_elapsed_seconds: float = 300.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Exponential backoff with "equal jitter": never zero, never synchronised."""
-        cap = min(self.max_delay_seconds, self.base_delay_seconds * (2**attempt))
-        return cap / 2 + rng.uniform(0, cap / 2)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,176 @@
+"""Brevo's client against the bundled Brevo sandbox, both following ../shared/brevo-contract.md
+(issue 27: the client and the sandbox; the assets and models come next)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+
+import pytest
+
+from orchestration.lib.brevo import (
+    BrevoAuthenticationError,
+    BrevoClient,
+    ExportFailedError,
+    ExportNotReadyError,
+)
+from orchestration.lib.retry import RetryPolicy
+from orchestration.sandbox.brevo import (
+    SANDBOX_BREVO_KEY,
+    BrevoAccountConfig,
+    BrevoFaults,
+    BrevoSandbox,
+)
+
+CONFIG = BrevoAccountConfig(seed=3, campaigns=5, recipients=(40, 120),
+                            transactional_per_day=(30, 80))
+NOW = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.UTC)  # every campaign sent, some still retrying
+FAST = RetryPolicy(max_attempts=8, base_delay_seconds=0.01, max_delay_seconds=0.05)
+
+
+@pytest.fixture
+def brevo():
+    servers: list[BrevoSandbox] = []
+
+    def start(faults: BrevoFaults | None = None, now: dt.datetime = NOW,
+              config: BrevoAccountConfig = CONFIG) -> BrevoSandbox:
+        server = BrevoSandbox(config, now=now, faults=faults).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def client_for(server: BrevoSandbox, key: str = SANDBOX_BREVO_KEY) -> BrevoClient:
+    """A client whose waits move the sandbox's clock (the rate window runs on it)."""
+    start = dt.datetime.now(dt.UTC)
+    return BrevoClient(key, base_url=server.url, retry=FAST, sleep=server.advance,
+                       clock=lambda: (server.now - start).total_seconds())
+
+
+def test_campaigns_come_with_statistics_that_add_up(brevo) -> None:
+    server = brevo()
+    with client_for(server) as client:
+        campaigns = list(client.iter_sms_campaigns(limit=2))  # three pages of 2, 2, 1
+    assert [c["id"] for c in campaigns] == [15, 14, 13, 12, 11]  # newest first
+    assert client.stats.by_kind["list"] == 3
+    for campaign in campaigns:
+        s = campaign["statistics"]
+        assert s["sent"] == s["delivered"] + s["processing"] + s["softBounces"] + s["hardBounces"]
+        assert s["unsubscriptions"] + s["answered"] <= s["delivered"]
+    assert {c["status"] for c in campaigns} == {"sent", "suspended"}
+    assert isinstance(campaigns[0]["recipients"]["lists"], list)
+
+
+def test_a_queued_campaign_counts_nothing_sent(brevo) -> None:
+    first = dt.datetime.fromtimestamp(
+        min(c.scheduled_at for c in BrevoSandbox(CONFIG).account.campaigns.values()) - 60,
+        dt.UTC)
+    server = brevo(now=first)
+    with client_for(server) as client:
+        campaigns = list(client.iter_sms_campaigns())
+    queued = [c for c in campaigns if c["status"] == "queued"]
+    assert queued and all(set(c["statistics"].values()) == {0} for c in queued)
+
+
+def test_the_recipients_export_matches_the_campaign_statistics(brevo) -> None:
+    server = brevo()
+    with client_for(server) as client:
+        campaign = client.get_sms_campaign(13)
+        process = client.request_recipients_export(13)
+        rows = client.download_recipients(client.wait_for_export(process))
+    assert client.stats.by_kind["process"] >= 2  # queued first, then completed
+    assert set(rows[0]) >= {"contact_id", "sms", "email", "event", "date", "reason", "reply"}
+    events = Counter(row["event"] for row in rows)
+    s = campaign["statistics"]
+    assert len(rows) == s["sent"] and len({r["sms"] for r in rows}) == len(rows)
+    assert events["delivered"] + events["replied"] + events["unsubscribed"] == s["delivered"]
+    assert events["softBounce"] == s["softBounces"] and events["hardBounce"] == s["hardBounces"]
+    assert events["processing"] == s["processing"]
+    assert all(row["reason"] for row in rows if row["event"] in ("softBounce", "hardBounce"))
+    assert all(row["sms"].isdigit() and not row["sms"].startswith("+") for row in rows)
+
+
+def test_a_stuck_or_failed_export_is_reported_not_taken_as_complete(brevo) -> None:
+    server = brevo(BrevoFaults(stuck_exports=frozenset({12}), failed_exports=frozenset({13})))
+    client = client_for(server)
+    with pytest.raises(ExportNotReadyError, match="taken again on the next run"):
+        client.wait_for_export(client.request_recipients_export(12), max_wait_seconds=5)
+    with pytest.raises(ExportFailedError):
+        client.wait_for_export(client.request_recipients_export(13))
+    client.close()
+
+
+def test_a_spent_window_is_waited_out_not_spent_on_429s(brevo) -> None:
+    server = brevo(BrevoFaults(budget_per_window=4, window_seconds=3600))
+    with client_for(server) as client:
+        for _ in range(10):
+            client.get_sms_campaign(11)
+    assert server.stats.throttled == 0  # the headers said when to stop
+    assert client.stats.requests == 10 and client.stats.waited_seconds >= 3600
+    assert client.budget.limit == 4
+
+
+def test_a_429_from_a_window_someone_else_spent_waits_for_the_reset(brevo) -> None:
+    server = brevo(BrevoFaults(budget_per_window=3, window_seconds=600))
+    with client_for(server) as other:
+        for _ in range(3):
+            other.get_sms_campaign(11)
+    with client_for(server) as client:  # knows nothing of the window yet
+        assert client.get_sms_campaign(12)["id"] == 12
+    assert server.stats.throttled == 1 and client.stats.retries == 1
+    assert 0 < client.stats.waited_seconds <= 600
+
+
+def test_server_errors_are_retried_and_the_key_is_never_logged(brevo, caplog) -> None:
+    server = brevo(BrevoFaults(rate_5xx=0.4))
+    caplog.set_level(logging.DEBUG)
+    with client_for(server) as client:
+        campaigns = list(client.iter_sms_campaigns(limit=2))
+    assert len(campaigns) == 5 and client.stats.retries > 0
+    assert SANDBOX_BREVO_KEY not in caplog.text
+
+
+def test_a_wrong_key_stops_at_once_in_one_line(brevo) -> None:
+    server = brevo()
+    with (client_for(server, key="xkeysib-wrong-secret") as client,
+          pytest.raises(BrevoAuthenticationError) as raised):
+        list(client.iter_sms_campaigns())
+    message = str(raised.value)
+    assert "BREVO_API_KEY" in message and "\n" not in message
+    assert "xkeysib-wrong-secret" not in message
+    assert client.stats.requests == 1  # no retries on a 401
+
+
+def test_a_campaign_id_is_an_integer_or_nothing_is_sent(brevo) -> None:
+    server = brevo()
+    with client_for(server) as client:
+        for bad in ("../processes/1", "11/exportRecipients", "1e3", ""):
+            with pytest.raises(ValueError, match="not a Brevo campaign id"):
+                client.get_sms_campaign(bad)
+    assert client.stats.requests == 0 and server.stats.requests == 0
+
+
+def test_transactional_events_page_by_100_to_a_short_page(brevo) -> None:
+    server = brevo()
+    day = dt.date(2026, 1, 5)
+    expected = server.account.events(int(NOW.timestamp()), day, day + dt.timedelta(days=1))
+    with client_for(server) as client:
+        events = list(client.iter_transactional_events(day, day + dt.timedelta(days=1)))
+        reports = client.transactional_reports(day, day + dt.timedelta(days=1))
+    assert len(events) == len(expected) > 100
+    assert client.stats.by_kind["events"] == len(expected) // 100 + 1
+    assert [e["date"] for e in events] == sorted(e["date"] for e in events)  # oldest first
+    assert {e["event"] for e in events} >= {"sent", "accepted", "delivered"}
+    assert [r["date"] for r in reports] == ["2026-01-05", "2026-01-06"]
+    assert sum(r["requests"] for r in reports) == sum(e["event"] == "sent" for e in events)
+    # A soft bounce Brevo retried and then delivered: the message's latest event is delivered.
+    by_message: dict[str, list[dict]] = {}
+    for event in events:
+        by_message.setdefault(event["messageId"], []).append(event)
+    retried = [m for m in by_message.values()
+               if [e["event"] for e in m][-2:] == ["softBounces", "delivered"]]
+    assert retried
