@@ -174,3 +174,19 @@ def test_transactional_events_page_by_100_to_a_short_page(brevo) -> None:
     retried = [m for m in by_message.values()
                if [e["event"] for e in m][-2:] == ["softBounces", "delivered"]]
     assert retried
+
+
+def test_brevo_settings_keep_the_key_secret_and_default_the_contract_url(brevo) -> None:
+    from orchestration.lib.settings import ConfigError, load_settings
+
+    settings = load_settings({"BREVO_API_KEY": "xkeysib-abc"}, dotenv_path=None,
+                             require_credentials=False)
+    assert settings.brevo_base_url == "https://api.brevo.com/v3"
+    assert "xkeysib-abc" not in repr(settings) and "xkeysib-abc" not in f"{settings.brevo_api_key}"
+    with pytest.raises(ConfigError, match="BREVO_BASE_URL must not carry credentials"):
+        load_settings({"BREVO_BASE_URL": "https://u:p@api.brevo.com/v3"}, dotenv_path=None,
+                      require_credentials=False)
+    server = brevo()
+    configured = load_settings(server.environment(), dotenv_path=None, require_credentials=False)
+    with BrevoClient.from_settings(configured, retry=FAST) as client:
+        assert client.get_sms_campaign(11)["id"] == 11

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 DEFAULT_BASE_URL = "https://api.exotel.com"
+DEFAULT_BREVO_BASE_URL = "https://api.brevo.com/v3"  # ../shared/brevo-contract.md
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_PUBLISHED_PATH = "data/published.duckdb"
 DEFAULT_CONTACTS_REGION = "IN"
@@ -138,6 +139,9 @@ class Settings:
     voice_pulse_price: float | None = None
     query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT
     query_timeout_seconds: int = DEFAULT_QUERY_TIMEOUT_SECONDS
+    # Brevo, the second provider: its key (a secret like the others) and its API's base URL.
+    brevo_api_key: Secret = field(default=Secret(""), repr=False)
+    brevo_base_url: str = DEFAULT_BREVO_BASE_URL
 
     @property
     def reports_dir(self) -> Path:
@@ -155,6 +159,16 @@ class Settings:
         if missing:
             raise ConfigError(f"{_names(missing)} {'is' if len(missing) == 1 else 'are'} not "
                               "set: put them in the environment or in .env")
+
+
+def _api_url(name: str, url: str, example: str, credentials_hint: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL such as {example}, got {url!r}")
+    if parsed.username or parsed.password:
+        # Credentials in the URL would end up in logs; they belong in the key variables.
+        raise ConfigError(f"{name} must not carry credentials: {credentials_hint}")
+    return url
 
 
 def load_settings(
@@ -179,18 +193,10 @@ def load_settings(
         value = env.get(name)
         return default if value is None or value.strip() == "" else value.strip()
 
-    base_url = get("EXOTEL_BASE_URL", DEFAULT_BASE_URL)
-    parsed = urlparse(base_url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(
-            f"EXOTEL_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {base_url!r}"
-        )
-    if parsed.username or parsed.password:
-        # Credentials in the URL would end up in logs; they belong in the key/token variables.
-        raise ConfigError(
-            "EXOTEL_BASE_URL must not carry credentials: "
-            "set EXOTEL_API_KEY and EXOTEL_API_TOKEN instead"
-        )
+    base_url = _api_url("EXOTEL_BASE_URL", get("EXOTEL_BASE_URL", DEFAULT_BASE_URL),
+                        DEFAULT_BASE_URL, "set EXOTEL_API_KEY and EXOTEL_API_TOKEN instead")
+    brevo_base_url = _api_url("BREVO_BASE_URL", get("BREVO_BASE_URL", DEFAULT_BREVO_BASE_URL),
+                              DEFAULT_BREVO_BASE_URL, "set BREVO_API_KEY instead")
 
     timezone = get("ACCOUNT_TIMEZONE", DEFAULT_TIMEZONE)
     if timezone not in _duckdb_time_zones():
@@ -216,6 +222,8 @@ def load_settings(
         account_sid=get("EXOTEL_ACCOUNT_SID", ""),
         api_key=Secret(get("EXOTEL_API_KEY", "")),
         api_token=Secret(get("EXOTEL_API_TOKEN", "")),
+        brevo_api_key=Secret(get("BREVO_API_KEY", "")),
+        brevo_base_url=brevo_base_url.rstrip("/"),
         warehouse_path=Path(get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)),
         published_path=Path(get("PUBLISHED_PATH", DEFAULT_PUBLISHED_PATH)),
         account_timezone=timezone,

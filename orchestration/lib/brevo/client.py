@@ -30,11 +30,10 @@ from orchestration.lib.brevo.errors import (
     ExportNotReadyError,
 )
 from orchestration.lib.retry import RetryPolicy
-from orchestration.lib.settings import Secret
+from orchestration.lib.settings import DEFAULT_BREVO_BASE_URL, Secret, Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.brevo.com/v3"
 MAX_CAMPAIGN_LIMIT = 1000
 MAX_EVENT_LIMIT = 100  # the events endpoint's maximum page
 RETRYABLE = frozenset({500, 502, 503, 504})
@@ -66,7 +65,7 @@ class BrevoStats:
 class BrevoClient:
     """One Brevo account's SMS reporting, read sequentially on one connection."""
 
-    def __init__(self, api_key: Secret | str, *, base_url: str = DEFAULT_BASE_URL,
+    def __init__(self, api_key: Secret | str, *, base_url: str = DEFAULT_BREVO_BASE_URL,
                  retry: RetryPolicy | None = None, timeout_seconds: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
@@ -88,6 +87,10 @@ class BrevoClient:
         )
         # Export files live at pre-signed URLs on another host: fetched without the key.
         self._files = httpx.Client(timeout=httpx.Timeout(timeout_seconds), transport=transport)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> BrevoClient:
+        return cls(settings.brevo_api_key, base_url=settings.brevo_base_url, **kwargs)
 
     def close(self) -> None:
         self._http.close()

@@ -391,12 +391,14 @@ def _audience(report: CampaignData) -> str:
         (submitted) beside it."""
         ordered = placed_first(rows, lambda r: r[label], lambda r: r["volume"])
         cells, out = [], []
+        with_kind = len(first) == 2  # the lists table has a Kind column; a row may lack one
         order = {"list": 0, "tag": 1, "none": 2}
-        for kind in sorted({r.get("label_kind", "") for r in ordered},
+        for kind in sorted({r.get("label_kind") or "" for r in ordered},
                            key=lambda k: order.get(k, 3)):
-            group = [r for r in ordered if r.get("label_kind", "") == kind]
+            group = [r for r in ordered if (r.get("label_kind") or "") == kind]
             total = sum(r.get("volume") or 0 for r in group)
-            cells += [[(r[label], None), *([(r["label_kind"], None)] if kind else []),
+            cells += [[(r[label], None), *([(r.get("label_kind") or DASH, None)]
+                                            if with_kind else []),
                        (count(r["volume"]), None), share_cell(r, total),
                        (count(r["submitted"]), None), (count(r["succeeded"]), None),
                        (count(r["failed"]), None), rate_cell(r)] for r in group]
