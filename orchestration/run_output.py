@@ -30,6 +30,7 @@ STEP_LABELS = {
     "raw__callbacks": "callbacks",
     "sms_ingest": "sms",
     "voice_ingest": "voice",
+    "raw__brevo_sms": "brevo",
     "raw__number_prefixes": "numbers",
     "raw__contacts": "contacts",
     "warehouse_models": "dbt build",

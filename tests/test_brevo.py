@@ -190,3 +190,88 @@ def test_brevo_settings_keep_the_key_secret_and_default_the_contract_url(brevo) 
     configured = load_settings(server.environment(), dotenv_path=None, require_credentials=False)
     with BrevoClient.from_settings(configured, retry=FAST) as client:
         assert client.get_sms_campaign(11)["id"] == 11
+
+
+# ---- the ingest asset against the sandbox ----------------------------------------------------
+
+def _ingest(server: BrevoSandbox | None, warehouse) -> dict:
+    import dagster as dg
+
+    from orchestration.defs.brevo.assets import brevo_ingest
+    from orchestration.defs.resources import resources_for
+    from orchestration.lib.settings import load_settings
+
+    env = {"WAREHOUSE_PATH": str(warehouse), "BREVO_EXPORT_WAIT_SECONDS": "3",
+           **(server.environment() if server else {})}
+    settings = load_settings(env, dotenv_path=None, require_credentials=False)
+    result = dg.materialize([brevo_ingest], resources=resources_for(settings))
+    assert result.success
+    event = result.get_asset_materialization_events()[0]
+    return {k: v.value for k, v in event.step_materialization_data.materialization
+            .metadata.items()}
+
+
+def _recent_account() -> BrevoAccountConfig:
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return BrevoAccountConfig(seed=4, campaigns=4, recipients=(30, 90),
+                              transactional_per_day=(20, 40),
+                              start=today - dt.timedelta(days=10), end=today)
+
+
+def test_the_ingest_lands_campaigns_recipients_and_events_then_costs_almost_nothing(
+        brevo, tmp_path) -> None:
+    import duckdb
+
+    server = brevo(now=dt.datetime.now(dt.UTC), config=_recent_account())
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = _ingest(server, warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    sent = {str(c.id): int(server.account.statistics(c, int(server.now.timestamp()))["sent"])
+            for c in server.account.campaigns.values()
+            if server.account.status(c, int(server.now.timestamp())) not in ("queued", "absent")}
+    landed = dict(con.execute("SELECT campaign_id, count(*) FROM raw.brevo_recipients "
+                              "GROUP BY 1").fetchall())
+    assert landed == sent and first["campaigns_exported"] == len(sent)
+    outcomes = con.execute("SELECT DISTINCT outcome FROM raw.brevo_campaign_pulls").fetchall()
+    assert outcomes == [("complete",)]
+    expected = server.account.events(int(server.now.timestamp()),
+                                      server.now.date() - dt.timedelta(days=29), server.now.date())
+    held = con.execute("SELECT count(*) FROM raw.brevo_transactional_events").fetchone()[0]
+    assert held == len(expected) > 0
+    con.close()
+    assert first["requests"] == sum(first["requests_by_kind"].values())
+
+    again = _ingest(server, warehouse)  # nothing changed at Brevo
+    assert again["requests_by_kind"] == {"list": 1, "campaign": 0, "export": 0, "process": 0,
+                                         "file": 0, "events": 0, "reports": 1}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM raw.brevo_transactional_events").fetchone()[0] == held
+    con.close()
+
+
+def test_a_stuck_export_is_recorded_incomplete_and_taken_next_run(brevo, tmp_path) -> None:
+    import duckdb
+
+    config = _recent_account()
+    now = dt.datetime.now(dt.UTC)
+    stuck = brevo(BrevoFaults(stuck_exports=frozenset({11})), now=now, config=config)
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = _ingest(stuck, warehouse)
+    assert first["exports_incomplete"] == 1
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT outcome FROM raw.brevo_campaign_pulls WHERE campaign_id = '11'"
+                       ).fetchall() == [("incomplete",)]
+    assert con.execute("SELECT count(*) FROM raw.brevo_recipients WHERE campaign_id = '11'"
+                       ).fetchone()[0] == 0  # nothing partial
+    con.close()
+    healthy = brevo(now=now, config=config)
+    second = _ingest(healthy, warehouse)
+    assert second["campaigns_exported"] == 1  # the one left over, and no other
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM raw.brevo_recipients WHERE campaign_id = '11'"
+                       ).fetchone()[0] > 0
+    con.close()
+
+
+def test_without_a_key_brevo_is_not_read(tmp_path) -> None:
+    assert _ingest(None, tmp_path / "warehouse.duckdb") == {"requests": 0, "configured": False}

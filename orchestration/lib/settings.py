@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 
 DEFAULT_BASE_URL = "https://api.exotel.com"
 DEFAULT_BREVO_BASE_URL = "https://api.brevo.com/v3"  # ../shared/brevo-contract.md
+DEFAULT_BREVO_EXPORT_WAIT_SECONDS = 120
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_PUBLISHED_PATH = "data/published.duckdb"
 DEFAULT_CONTACTS_REGION = "IN"
@@ -142,6 +143,9 @@ class Settings:
     # Brevo, the second provider: its key (a secret like the others) and its API's base URL.
     brevo_api_key: Secret = field(default=Secret(""), repr=False)
     brevo_base_url: str = DEFAULT_BREVO_BASE_URL
+    # How long a run waits for one recipients export before leaving it for the next run (each
+    # poll is a request out of Brevo's 100 an hour).
+    brevo_export_wait_seconds: int = DEFAULT_BREVO_EXPORT_WAIT_SECONDS
 
     @property
     def reports_dir(self) -> Path:
@@ -263,6 +267,9 @@ def load_settings(
         query_timeout_seconds=_whole_number(
             "QUERY_TIMEOUT_SECONDS", get("QUERY_TIMEOUT_SECONDS", ""),
             DEFAULT_QUERY_TIMEOUT_SECONDS, low=1, high=24 * 3600),
+        brevo_export_wait_seconds=_whole_number(
+            "BREVO_EXPORT_WAIT_SECONDS", get("BREVO_EXPORT_WAIT_SECONDS", ""),
+            DEFAULT_BREVO_EXPORT_WAIT_SECONDS, low=0, high=3600),
     )
     check_paths_apart(settings)
     if require_credentials:

@@ -14,6 +14,7 @@ anyway, and the multiprocess executor costs ~5x more overhead per run (docs/meas
 
 import dagster as dg
 
+from orchestration.defs.brevo.assets import brevo_ingest
 from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
 from orchestration.lib.callbacks.landing import has_unpublished, waiting_segments
 from orchestration.lib.run_lock import holder_if_busy
@@ -31,7 +32,8 @@ daily_pipeline = dg.define_asset_job(
 
 intraday_refresh = dg.define_asset_job(
     name=REFRESH_JOB,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(voice_ingest, sms_ingest),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(voice_ingest, sms_ingest,
+                                                                  brevo_ingest),
     executor_def=dg.in_process_executor,
     description="Load landed callbacks, rebuild the campaigns they touched, publish (no API "
     "requests).",

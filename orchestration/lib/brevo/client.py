@@ -39,7 +39,7 @@ MAX_EVENT_LIMIT = 100  # the events endpoint's maximum page
 RETRYABLE = frozenset({500, 502, 503, 504})
 REQUEST_KINDS = ("list", "campaign", "export", "process", "file", "events", "reports")
 # A process polled this long without completing is left for the next run (ExportNotReady).
-EXPORT_WAIT_SECONDS = 300.0
+EXPORT_WAIT_SECONDS = 120.0
 
 
 @dataclass
@@ -132,9 +132,11 @@ class BrevoClient:
             raise BrevoApiError(f"the export of campaign {campaign_id} gave no process id")
         return process_id
 
-    def wait_for_export(self, process_id: int, *,
+    def wait_for_export(self, process_id: int, *, poll: RetryPolicy | None = None,
                         max_wait_seconds: float = EXPORT_WAIT_SECONDS) -> str:
-        """Poll the process with backoff until it completes; its export URL."""
+        """Poll the process with backoff (`poll`, else the client's retry policy) until it
+        completes; its export URL."""
+        poll = poll or self.retry
         started = self._clock()
         attempt = 0
         while True:
@@ -144,7 +146,7 @@ class BrevoClient:
                 return str(process["export_url"])
             if status == "failed":
                 raise ExportFailedError(f"Brevo reports export process {process_id} as failed")
-            delay = self.retry.backoff(attempt, self._rng)
+            delay = poll.backoff(attempt, self._rng)
             attempt += 1
             if self._clock() - started + delay > max_wait_seconds:
                 raise ExportNotReadyError(
