@@ -152,7 +152,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
     print(f"Receiving status callbacks on {where}, stored in {settings.callback_landing_dir} "
           "(Ctrl-C to stop). Give the provider these URLs (behind your TLS proxy):")
     for endpoint in ENDPOINTS:
-        print(f"  {endpoint.what}: {where}{endpoint.path}?token=<CALLBACK_TOKEN>")
+        how = ("  (header Authorization: Bearer <CALLBACK_TOKEN>)" if endpoint.auth == "bearer"
+               else "?token=<CALLBACK_TOKEN>")
+        print(f"  {endpoint.what}: {where}{endpoint.path}{how}")
     print("Load what arrived with `campaign-analytics refresh` (or the intraday schedule).")
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):

@@ -275,3 +275,68 @@ def test_a_stuck_export_is_recorded_incomplete_and_taken_next_run(brevo, tmp_pat
 
 def test_without_a_key_brevo_is_not_read(tmp_path) -> None:
     assert _ingest(None, tmp_path / "warehouse.duckdb") == {"requests": 0, "configured": False}
+
+
+# ---- Brevo's webhooks on the receiver ------------------------------------------------------
+
+WEBHOOK_TOKEN = "brevo-webhook-token-0123456789abcdef"
+
+
+def _webhook(**fields) -> dict:
+    return {"id": 26224, "to": "33612345678", "sms_count": 1, "credits_used": 0.6,
+            "messageId": 1511882900176220, "remaining_credit": 8871.4, "msg_status": "delivered",
+            "date": "2026-01-05 11:21:10", "ts_event": 1767608470, "type": "marketing",
+            "reference": {"1": "abc"}, "tag": "", "campaign_id": 12, **fields}
+
+
+def test_brevo_webhooks_need_the_bearer_token_and_land_once(tmp_path) -> None:
+    import base64
+
+    import httpx
+    import orjson
+
+    from orchestration.lib.callbacks.receiver import ReceiverThread
+    from orchestration.lib.settings import Secret
+
+    landing = tmp_path / "landing"
+    path = "/callbacks/brevo/sms"
+    bearer = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    basic = {"Authorization": "Basic " + base64.b64encode(
+        f"brevo:{WEBHOOK_TOKEN}".encode()).decode()}
+    with ReceiverThread(landing, Secret(WEBHOOK_TOKEN)) as running, \
+            httpx.Client(base_url=running.url) as http:
+        # Unsigned payloads: no token, a wrong one, or Exotel's ?token= are all refused.
+        assert http.post(path, json=_webhook()).status_code == 401
+        assert http.post(path, json=_webhook(),
+                         headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert http.post(path, json=_webhook(), params={"token": WEBHOOK_TOKEN}).status_code == 401
+        assert http.post(path, json=_webhook(), headers=bearer).status_code == 200
+        assert http.post(path, json=_webhook(msg_status="soft_bounce"),
+                         headers=basic).status_code == 200  # the URL's credentials
+        # Brevo retries: the same event again is stored again, and counts once downstream.
+        assert http.post(path, json=_webhook(), headers=bearer).status_code == 200
+        bad = http.post(path, json=_webhook(msg_status="exploded", ts_event="yesterday"),
+                        headers=bearer)
+        assert bad.status_code == 400
+    lines = [orjson.loads(line) for p in sorted(landing.rglob("*.ndjson"))
+             for line in p.read_bytes().splitlines()]
+    assert [line["kind"] for line in lines] == ["brevo_sms"] * 4
+    assert lines[0]["callback_key"] == lines[2]["callback_key"] != lines[1]["callback_key"]
+    assert "msg_status 'exploded' is not one of" in lines[3]["reject_reason"]
+    assert "ts_event 'yesterday' is not a time in epoch seconds" in lines[3]["reject_reason"]
+    for file in landing.rglob("*"):
+        if file.is_file():
+            assert WEBHOOK_TOKEN.encode() not in file.read_bytes()
+    # Loaded into the warehouse once, whatever number of loads run.
+    from orchestration.defs.callbacks.loader import load_callbacks
+    from orchestration.defs.warehouse.resources import Warehouse
+    from orchestration.lib.settings import load_settings
+
+    settings = load_settings({"WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}, dotenv_path=None,
+                             require_credentials=False)
+    with Warehouse(settings).connect() as con:
+        load_callbacks(con, landing, "run-1")
+        load_callbacks(con, landing, "run-2")
+        stored = con.execute("SELECT count(*), count(reject_reason), count(DISTINCT callback_key) "
+                             "FROM raw.callbacks WHERE kind = 'brevo_sms'").fetchone()
+    assert stored == (4, 1, 3)

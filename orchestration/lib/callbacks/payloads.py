@@ -25,6 +25,9 @@ from orchestration.lib.statuses import CALL_STATUSES, CAMPAIGN_STATUSES, SMS_STA
 # its table shows none ("2025-01-15 10:30:05", read in the account's zone downstream).
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 WHOLE_NUMBER = re.compile(r"^\d{1,9}$")
+EPOCH = re.compile(r"^\d{9,11}$")
+# Brevo's webhook statuses (../shared/brevo-contract.md; reply and unsubscribe added there).
+BREVO_SMS_STATUSES = ("sent", "delivered", "soft_bounce", "hard_bounce", "reply", "unsubscribe")
 # A status time this far ahead of the receiver's clock is impossible, not "newest".
 MAX_CLOCK_AHEAD_HOURS = 24
 
@@ -43,6 +46,12 @@ class Endpoint:
     times: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     lower_status: bool = True
+    # UTC epoch seconds (Brevo's ts_event): whole, and not ahead of the receiver's clock.
+    epochs: tuple[str, ...] = ()
+    # How the sender proves itself: "query" (?token=, Exotel's URLs) or "bearer" (an
+    # `Authorization: Bearer` header, or the token as the password of the URL's credentials:
+    # Brevo's unsigned webhooks).
+    auth: str = "query"
     _status_set: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -57,6 +66,8 @@ class Endpoint:
                 found.append(f"{name} is missing")
         for name in self.ids:
             value = payload.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # Brevo's webhook ids are integers: compared as text
             if not _blank(value) and not is_valid_id(value):
                 found.append(f"{name} is not a valid id")
         if self.status_field and not _blank(payload.get(self.status_field)):
@@ -75,6 +86,16 @@ class Endpoint:
             value = payload.get(name)
             if not _blank(value) and not WHOLE_NUMBER.fullmatch(str(value)):
                 found.append(f"{name} {str(value)[:20]!r} is not a whole number")
+        for name in self.epochs:
+            value = payload.get(name)
+            if _blank(value):
+                continue
+            if not EPOCH.fullmatch(str(value)):
+                found.append(f"{name} {str(value)[:20]!r} is not a time in epoch seconds")
+            elif int(str(value)) > dt.datetime.now(dt.UTC).timestamp() + \
+                    MAX_CLOCK_AHEAD_HOURS * 3600:
+                found.append(f"{name} {str(value)[:20]!r} is more than "
+                             f"{MAX_CLOCK_AHEAD_HOURS} hours ahead of the receiver's clock")
         return found
 
 
@@ -100,6 +121,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              statuses=tuple(CAMPAIGN_STATUSES), lower_status=False),
     Endpoint("inbound_sms", "/callbacks/exotel/inbound-sms", "a recipient's reply",
              required=("From", "Body"), times=("ReceivedAt",)),
+    # Brevo's date is Paris local time: ts_event (UTC epoch) is the one used downstream.
+    Endpoint("brevo_sms", "/callbacks/brevo/sms", "Brevo SMS webhook (transactional and "
+             "marketing)", required=("messageId", "msg_status", "ts_event"),
+             ids=("messageId", "campaign_id"), status_field="msg_status",
+             statuses=BREVO_SMS_STATUSES, epochs=("ts_event",), auth="bearer"),
 )
 BY_PATH = {endpoint.path: endpoint for endpoint in ENDPOINTS}
 BY_KIND = {endpoint.kind: endpoint for endpoint in ENDPOINTS}

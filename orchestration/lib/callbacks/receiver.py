@@ -6,7 +6,8 @@ anyway; Starlette and uvicorn are already installed with dagster-webserver, so t
 no dependency. Form bodies are parsed with the standard library (the provider sends
 application/x-www-form-urlencoded, never multipart).
 
-Every POST is authenticated (`?token=`, constant-time compare with CALLBACK_TOKEN), size-capped
+Every POST is authenticated (`?token=`, or for Brevo's unsigned webhooks `Authorization:
+Bearer`; constant-time compare with CALLBACK_TOKEN), size-capped
 (64 KiB), checked (`payloads.py`), written to the landing log and fsynced, and only then
 answered: 200 when usable, 400 (kept as a reject, with its reason) when not. Writes are grouped:
 requests arriving while one fsync runs share the next one, so the cost of durability is paid per
@@ -16,6 +17,8 @@ batch, not per callback. Nothing here needs the warehouse.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hmac
 import logging
@@ -131,8 +134,7 @@ def create_app(landing_dir: Path, token: Secret) -> Starlette:
 
     def endpoint_handler(endpoint: Endpoint) -> Any:
         async def handle(request: Request) -> Response:
-            tokens = request.query_params.getlist("token")
-            given = tokens[0].encode() if len(tokens) == 1 else b""  # two tokens: refused
+            given = _given_token(request, endpoint.auth)
             if not hmac.compare_digest(given, expected):
                 return JSONResponse({"error": "unauthorized"}, status_code=401)
             declared = request.headers.get("content-length")
@@ -169,6 +171,27 @@ def create_app(landing_dir: Path, token: Secret) -> Starlette:
     routes = [Route(e.path, endpoint_handler(e), methods=["POST"]) for e in ENDPOINTS]
     routes.append(Route("/healthz", healthz, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _given_token(request: Request, auth: str) -> bytes:
+    """The token the sender presented, the way its endpoint takes it; b"" when absent or given
+    twice (two tokens are refused, never chosen between)."""
+    if auth == "bearer":
+        header = request.headers.getlist("authorization")
+        if len(header) != 1:
+            return b""
+        scheme, _, value = header[0].partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip().encode()
+        if scheme.lower() == "basic":  # the URL's credentials: the token is the password
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return b""
+            return decoded.partition(":")[2].encode()
+        return b""
+    tokens = request.query_params.getlist("token")
+    return tokens[0].encode() if len(tokens) == 1 else b""
 
 
 def _too_large() -> Response:
