@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -340,3 +341,77 @@ def test_brevo_webhooks_need_the_bearer_token_and_land_once(tmp_path) -> None:
         stored = con.execute("SELECT count(*), count(reject_reason), count(DISTINCT callback_key) "
                              "FROM raw.callbacks WHERE kind = 'brevo_sms'").fetchone()
     assert stored == (4, 1, 3)
+
+
+# ---- staging: the contract's mapping, on what the ingest landed -------------------------------
+
+# Every event name the contract lists, as the recipients file, the events API and the webhooks
+# spell them.
+CONTRACT_EVENTS = {
+    "sent": "submitted", "accepted": "submitted", "processing": "submitted",
+    "delivered": "delivered", "softBounce": "failed", "softBounces": "failed",
+    "soft_bounce": "failed", "hardBounce": "failed", "hardBounces": "failed",
+    "hard_bounce": "failed", "blocked": "failed", "rejected": "rejected", "skipped": "rejected",
+    "replied": "delivered", "replies": "delivered", "reply": "delivered",
+    "unsubscribed": "delivered", "unsubscription": "delivered", "unsubscribe": "delivered"}
+
+
+def test_the_event_seed_maps_every_event_the_contract_names() -> None:
+    import csv
+    from pathlib import Path
+
+    seed = Path(__file__).resolve().parents[1] / "dbt_project/seeds/brevo_events.csv"
+    rows = {r["event"]: r for r in csv.DictReader(seed.open())}
+    assert {name.lower(): status for name, status in CONTRACT_EVENTS.items()} == {
+        event: row["status"] for event, row in rows.items()}
+    assert {e for e, r in rows.items() if r["bounce_type"] == "soft"} == {
+        "softbounce", "softbounces", "soft_bounce"}
+    assert rows["blocked"]["bounce_type"] == "hard"
+    assert rows["reply"]["is_replied"] == "true"
+    assert rows["unsubscribe"]["is_unsubscribed"] == "true"
+
+
+def test_brevo_staging_reads_what_the_ingest_landed(brevo, tmp_path) -> None:
+    import subprocess
+    import sys
+    from collections import Counter
+
+    import duckdb
+
+    from orchestration.defs.dbt.project import dbt_vars
+    from orchestration.lib.rules import DBT_PROJECT_DIR
+    from orchestration.lib.settings import load_settings
+
+    server = brevo(now=dt.datetime.now(dt.UTC), config=_recent_account())
+    warehouse = tmp_path / "warehouse.duckdb"
+    _ingest(server, warehouse)
+    settings = load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
+                             require_credentials=False)
+    dbt = Path(sys.executable).parent / "dbt"
+    built = subprocess.run([str(dbt), "build", "--select", "brevo_events staging.brevo",
+                            *dbt_vars(settings)], cwd=DBT_PROJECT_DIR, capture_output=True,
+                           text=True)
+    assert built.returncode == 0, built.stdout[-3000:]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    now = int(server.now.timestamp())
+    for campaign in server.account.campaigns.values():
+        if server.account.status(campaign, now) in ("queued", "absent"):
+            continue
+        stats = server.account.statistics(campaign, now)
+        counts = Counter(dict(con.execute(
+            "SELECT status, count(*) FROM staging.stg_brevo__recipients WHERE campaign_id = ? "
+            "GROUP BY 1", [str(campaign.id)]).fetchall()))
+        assert counts["delivered"] == stats["delivered"]
+        assert counts["failed"] == stats["softBounces"] + stats["hardBounces"]
+        assert counts["submitted"] == stats["processing"]
+    today = server.now.date()
+    read = server.account.events(now, today - dt.timedelta(days=29), today)  # the first run's
+    states = dict(con.execute("SELECT message_id, status FROM "
+                              "staging.stg_brevo__transactional_messages").fetchall())
+    assert set(states) == {event["messageId"] for event in read}
+    messages = {m.message_id: m for m in server.account.transactional}
+    retried = [mid for mid in states
+               if [e for e, _, _ in messages[mid].events][-2:] == ["softBounces", "delivered"]
+               and messages[mid].events[-1][1] <= now]
+    assert retried and all(states[mid] == "delivered" for mid in retried)
+    con.close()

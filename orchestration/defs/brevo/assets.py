@@ -15,7 +15,6 @@ from orchestration.defs.brevo.pull import (
     read_seen,
     record_pull,
 )
-from orchestration.defs.brevo.raw import BREVO_RAW_DDL
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.brevo import (
     BrevoClient,
@@ -48,7 +47,6 @@ def brevo_ingest(context: dg.AssetExecutionContext,
         return dg.MaterializeResult(metadata={"requests": 0, "configured": False})
     run_id, now = context.run.run_id, dt.datetime.now(dt.UTC)
     with warehouse.connect() as con, BrevoClient.from_settings(settings) as client:
-        con.execute(BREVO_RAW_DDL)
         listed = list(client.iter_sms_campaigns())
         changed = changed_campaigns(con, listed)
         land_campaigns(con, changed, run_id, now)

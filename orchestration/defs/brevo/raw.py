@@ -1,4 +1,5 @@
-"""Brevo's raw tables, created by its own asset (a provider brings its tables with it).
+"""Brevo's raw tables (a provider brings its tables with it; the warehouse resource, which
+registers the providers, creates them with the shared ones).
 
 Append-only, like Exotel's: each campaign version the list showed changed, each recipients file
 row of each export, each transactional event once, each day's transactional counts, and one row

@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration.defs.brevo.raw import BREVO_RAW_DDL
 from orchestration.defs.warehouse.raw import RAW_DDL
 from orchestration.lib import warehouse
 from orchestration.lib.run_lock import run_lock
@@ -46,6 +47,9 @@ class Warehouse:
         try:
             if not read_only:
                 con.execute(RAW_DDL)
+                # Each provider's own tables (Ops registers the providers): present before its
+                # first run, so the dbt models read them whatever ran.
+                con.execute(BREVO_RAW_DDL)
             yield con
         finally:
             con.close()
