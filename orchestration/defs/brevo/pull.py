@@ -138,9 +138,7 @@ def land_recipients(con: duckdb.DuckDBPyConnection, campaign_id: str, process_id
         reason = ("sms is not a phone number" if not (digits.isdigit() and 6 <= len(digits) <= 15)
                   else "date is not a time" if when is None else None)
         if reason:
-            rejected.append({"entity": "recipient", "campaign_id": campaign_id,
-                             "reason": reason, "record_json": json.dumps(dict(row)),
-                             "run_id": run_id, "loaded_at": now})
+            rejected.append(_rejected("recipient", campaign_id, reason, row, run_id, now))
             continue
         kept.append({"campaign_id": campaign_id, "process_id": process_id,
                      "contact_id": row.get("contact_id"), "sms": digits,
@@ -196,9 +194,7 @@ def land_events(con: duckdb.DuckDBPyConnection, day: dt.date, counts: str,
         reason = ("messageId is missing" if not message_id
                   else "date is not a time" if when is None else None)
         if reason:
-            rejected.append({"entity": "transactional_event", "campaign_id": None,
-                             "reason": reason, "record_json": json.dumps(dict(event)),
-                             "run_id": run_id, "loaded_at": now})
+            rejected.append(_rejected("transactional_event", None, reason, event, run_id, now))
             continue
         fresh.append({"message_id": message_id,
                       "phone_number": str(event.get("phoneNumber") or "").lstrip("+") or None,
@@ -223,6 +219,13 @@ def land_events(con: duckdb.DuckDBPyConnection, day: dt.date, counts: str,
     con.execute("INSERT INTO raw.brevo_transactional_days VALUES (?, ?, ?, ?, ?)",
                 [day, counts, len(fresh), run_id, now])
     return int(added), len(rejected)
+
+
+def _rejected(entity: str, campaign_id: str | None, reason: str, record: Mapping[str, Any],
+              run_id: str, now: dt.datetime) -> dict[str, Any]:
+    """A raw.brevo_rejected row: the record whole, with why it cannot be stored."""
+    return {"entity": entity, "campaign_id": campaign_id, "reason": reason,
+            "record_json": json.dumps(dict(record)), "run_id": run_id, "loaded_at": now}
 
 
 def parse_time(value: Any) -> dt.datetime | None:
