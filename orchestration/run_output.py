@@ -22,7 +22,10 @@ HOUSEKEEPING = re.compile(
     r"|Using the default dbt selection"
     # A dbt build skipped as unchanged yields no outputs; its own line says why.
     r"|op '.*' did not yield or return expected outputs"
-    r"|Skipping step .* due to skipped dependencies)"
+    r"|Skipping step .* due to skipped dependencies"
+    # After a failed step, each later step says it did not run: the run's last line names
+    # the failure once.
+    r"|Dependencies for step .* (failed|were not executed))"
 )
 
 # A step's label for people: what it does, not its op name.

@@ -9,3 +9,17 @@
         cast({{ cost }} * {{ price | float }} as decimal(18, 4))
     {%- endif -%}
 {%- endmacro %}
+
+{#- An SMS cost in credits in REVENUE_CURRENCY, at the price of the credit of its `provider`
+    (a column): SMS_CREDIT_PRICE for Exotel's, BREVO_CREDIT_PRICE for Brevo's; NULL for a
+    provider whose price is not set. -#}
+{% macro sms_cost_in_currency(cost, provider) -%}
+    {%- set prices = {'exotel': var('sms_credit_price', none),
+                      'brevo': var('brevo_credit_price', none)} -%}
+    case {{ provider }}
+        {%- for name, price in prices.items() if price is not none %}
+        when '{{ name }}' then cast({{ cost }} * {{ price | float }} as decimal(18, 4))
+        {%- endfor %}
+        else cast(null as decimal(18, 4))
+    end
+{%- endmacro %}

@@ -11,16 +11,17 @@
     watch one fires, else `healthy`; `no data` where `has_data` is false. The reasons are the
     fired thresholds of that level, one per metric, in the seed's order, worded as the reports
     word them ("rejection 8.5% is at or above 5%"). `rates` is a relation or CTE with
-    campaign_id and the metric columns. The reports judge with the same seed. -#}
+    provider, campaign_id and the metric columns. The reports judge with the same seed. -#}
 {% macro health_status(rates, channel, metrics, has_data) -%}
     with measured as (
-        unpivot (select campaign_id, {{ metrics | join(', ') }} from {{ rates }})
+        unpivot (select provider, campaign_id, {{ metrics | join(', ') }} from {{ rates }})
         on {{ metrics | join(', ') }}
         into name metric value metric_value
     ),
 
     fired as (
         select
+            measured.provider,
             measured.campaign_id,
             thresholds.level,
             thresholds.metric,
@@ -43,28 +44,34 @@
 
     levels as (
         select
+            provider,
             campaign_id,
             case when bool_or(level = 'investigate') then 'investigate' else 'watch' end as level
         from fired
-        group by campaign_id
+        group by provider, campaign_id
     ),
 
     reasons as (
         select
+            fired.provider,
             fired.campaign_id,
             string_agg(fired.reason, ', ' order by fired.check_order) as health_reasons
         from fired
         inner join levels
-            on fired.campaign_id = levels.campaign_id and fired.level = levels.level
+            on fired.provider = levels.provider
+            and fired.campaign_id = levels.campaign_id
+            and fired.level = levels.level
         where fired.check_order = (
             select min(same_metric.check_order) from fired as same_metric
-            where same_metric.campaign_id = fired.campaign_id
+            where same_metric.provider = fired.provider
+                and same_metric.campaign_id = fired.campaign_id
                 and same_metric.metric = fired.metric and same_metric.level = fired.level
         )
-        group by fired.campaign_id
+        group by fired.provider, fired.campaign_id
     )
 
     select
+        {{ rates }}.provider,
         {{ rates }}.campaign_id,
         case
             when not ({{ has_data }}) then 'no data'
@@ -72,6 +79,9 @@
         end as health_status,
         case when {{ has_data }} then reasons.health_reasons end as health_reasons
     from {{ rates }}
-    left join levels on {{ rates }}.campaign_id = levels.campaign_id
-    left join reasons on {{ rates }}.campaign_id = reasons.campaign_id
+    left join levels
+        on {{ rates }}.provider = levels.provider and {{ rates }}.campaign_id = levels.campaign_id
+    left join reasons
+        on {{ rates }}.provider = reasons.provider
+        and {{ rates }}.campaign_id = reasons.campaign_id
 {%- endmacro %}

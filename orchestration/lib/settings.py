@@ -137,6 +137,7 @@ class Settings:
     # The price of one SMS credit and one voice pulse (the provider's cost units) in
     # revenue_currency; None: costs stay in provider units and no revenue per cost is given.
     sms_credit_price: float | None = None
+    brevo_credit_price: float | None = None
     voice_pulse_price: float | None = None
     query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT
     query_timeout_seconds: int = DEFAULT_QUERY_TIMEOUT_SECONDS
@@ -263,6 +264,7 @@ def load_settings(
         revenue_currency=_currency(get("REVENUE_CURRENCY", "")),
         sms_credit_price=_price("SMS_CREDIT_PRICE", get("SMS_CREDIT_PRICE", "")),
         voice_pulse_price=_price("VOICE_PULSE_PRICE", get("VOICE_PULSE_PRICE", "")),
+        brevo_credit_price=_price("BREVO_CREDIT_PRICE", get("BREVO_CREDIT_PRICE", "")),
         query_memory_limit=_memory(get("QUERY_MEMORY_LIMIT", DEFAULT_QUERY_MEMORY_LIMIT)),
         query_timeout_seconds=_whole_number(
             "QUERY_TIMEOUT_SECONDS", get("QUERY_TIMEOUT_SECONDS", ""),

@@ -33,11 +33,14 @@ SANDBOX_BREVO_KEY = "xkeysib-sandbox"
 DELIVERED, SOFT, HARD, REPLIED, UNSUBSCRIBED = range(5)
 EVENT_NAMES = {DELIVERED: "delivered", SOFT: "softBounce", HARD: "hardBounce",
                REPLIED: "replied", UNSUBSCRIBED: "unsubscribed"}
-# Seed 003's soft-bounce reasons, and hard ones.
-SOFT_REASONS = ("Unauthorised sending time", "Phone switched off or out of service",
-                "Message expired at the operator", "Temporary operator or handset condition",
-                "Spam filtering")
-HARD_REASONS = ("Invalid number or country code", "Landline number", "Undeliverable content")
+# Seed 003's soft-bounce reasons and its hard-bounce ones, as a recipient row's reason.
+SOFT_REASONS = ("Unauthorised sending time in the recipient's country", "Landline number",
+                "Invalid number or country code", "Phone switched off or out of service",
+                "Message expired at the operator", "Failed for unknown reasons",
+                "Suspected spam on the operator network", "Undeliverable content",
+                "Temporary operator network condition", "Recipient currently unreachable",
+                "Temporary phone error (SIM card full)")
+HARD_REASONS = ("Recipient or carrier blocked the sender", "Phone number does not exist")
 RETRY_WINDOW_SECONDS = 72 * 3600  # soft bounces are retried this long before they count
 CAMPAIGN_NAMES = ("Winter Sale", "Loyalty Points", "Order Update", "Flash Offer", "Renewal")
 TAGS = ("otp", "order", "alert")

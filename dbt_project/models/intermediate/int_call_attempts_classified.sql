@@ -7,6 +7,7 @@ with attempts as (
 )
 
 select
+    provider,
     call_sid,
     campaign_id,
     contact_number,

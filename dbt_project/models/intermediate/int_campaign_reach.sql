@@ -13,6 +13,7 @@ contacts as (
 )
 
 select
+    provider,
     'sms' as channel,
     campaign_id,
     recipient_number as number,
@@ -25,6 +26,7 @@ select
 from messages
 union all
 select
+    provider,
     'voice' as channel,
     campaign_id,
     contact_number as number,

@@ -35,8 +35,14 @@ people as (
 credited as (
     select
         people.conversion_key,
-        arg_max(reach.campaign_id, reach.reached_at) as campaign_id,
-        arg_max(reach.channel, reach.reached_at) as channel,
+        -- one row's provider, channel and campaign together (never a mix of tied rows)
+        arg_max(
+            struct_pack(
+                provider := reach.provider, channel := reach.channel,
+                campaign_id := reach.campaign_id
+            ),
+            reach.reached_at
+        ) as campaign,
         max(reach.reached_at) as reached_at
     from people
     inner join conversions on people.conversion_key = conversions.conversion_key
@@ -55,9 +61,10 @@ select
     conversions.amount,
     conversions.currency,
     conversions.occurred_at,
-    credited.channel,
-    credited.campaign_id,
+    credited.campaign.provider,
+    credited.campaign.channel,
+    credited.campaign.campaign_id,
     credited.reached_at,
-    credited.campaign_id is not null as is_attributed
+    credited.campaign.campaign_id is not null as is_attributed
 from conversions
 left join credited on conversions.conversion_key = credited.conversion_key

@@ -19,6 +19,7 @@ attempts as (
 
 sms as (
     select
+        provider,
         'sms' as channel,
         campaign_id,
         date_trunc('hour', submitted_at_local) as hour_started_at_local,
@@ -33,6 +34,7 @@ sms as (
 
 voice as (
     select
+        provider,
         'voice' as channel,
         campaign_id,
         date_trunc('hour', started_at_local) as hour_started_at_local,

@@ -5,6 +5,7 @@ with messages as (
 )
 
 select
+    provider,
     campaign_id,
     count(*) as messages_total,
     count(*) filter (where is_submitted) as messages_submitted,
@@ -13,6 +14,8 @@ select
     count(*) filter (where is_expired) as messages_expired,
     count(*) filter (where is_rejected) as messages_rejected,
     count(*) filter (where is_pending) as messages_pending,
+    -- a provider event the warehouse does not know (kept, never dropped)
+    count(*) filter (where status = 'unknown') as messages_unknown,
     count(*) filter (where bounce_type = 'soft') as soft_bounces,
     count(*) filter (where bounce_type = 'hard') as hard_bounces,
     count(*) filter (where error_category = 'dlt_rejection') as dlt_rejections,
@@ -23,4 +26,4 @@ select
     quantile_cont(delivery_latency_seconds, 0.9) as p90_delivery_latency_seconds,
     max(loaded_at) as loaded_at
 from messages
-group by campaign_id
+group by provider, campaign_id

@@ -1,9 +1,9 @@
 {{ config(materialized='table') }}
--- Seed 003's Replied and Unsubscribed per SMS campaign. A reply counts for the latest campaign
--- message sent to its number in the REPLY_WINDOW_DAYS before it (default 7); a reply whose first
--- word is an unsubscribe keyword (STOP, UNSUBSCRIBE and UNSUBSCRIBE_KEYWORDS) also counts as
--- unsubscribed. Numbers are compared by their digits (+91 98... and 9198... are one number).
--- Rebuilt whole: replies are few, and with none the join reads no messages.
+-- Seed 003's Replied and Unsubscribed per SMS campaign, per provider. Exotel's: a reply counts for
+-- the latest campaign message sent to its number in the REPLY_WINDOW_DAYS before it (default 7); a
+-- reply whose first word is an unsubscribe keyword (STOP, UNSUBSCRIBE and UNSUBSCRIBE_KEYWORDS)
+-- also counts as unsubscribed. Numbers are compared by their digits (+91 98... and 9198... are one
+-- number). Rebuilt whole: replies are few, and with none the join reads no messages.
 with replies as (
     select
         *,
@@ -19,7 +19,8 @@ messages as (
         recipient_number,
         coalesce(submitted_at, last_status_at) as sent_at
     from {{ ref('int_sms_messages_classified') }}
-    where not is_rejected
+    -- an inbound SMS reached Exotel: it answers one of Exotel's messages
+    where provider = 'exotel' and not is_rejected
 ),
 
 attributed as (
@@ -43,8 +44,19 @@ attributed as (
 )
 
 select
+    'exotel' as provider,
     campaign_id,
     count(distinct sender_digits) as recipients_replied,
     count(distinct sender_digits) filter (where is_unsubscribe) as recipients_unsubscribed
 from attributed
 group by campaign_id
+union all
+-- A provider that reports replies and unsubscriptions itself (Brevo's events): its messages say.
+select
+    provider,
+    campaign_id,
+    count(distinct recipient_number) filter (where is_replied) as recipients_replied,
+    count(distinct recipient_number) filter (where is_unsubscribed) as recipients_unsubscribed
+from {{ ref('int_sms_messages_classified') }}
+where provider <> 'exotel'
+group by provider, campaign_id

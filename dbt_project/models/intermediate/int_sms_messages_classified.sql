@@ -1,5 +1,7 @@
--- One row per message, at its latest status, classified: submitted, delivered, failed, pending,
--- error category and bounce type. Incremental by campaign (dbt_project.yml): a run replaces
+-- One row per message of every provider, at its latest status, classified: submitted,
+-- delivered, failed, pending, error category and bounce type. Exotel's pulls and callbacks merge
+-- here; each other provider's messages arrive merged in the same shape (int_brevo_sms_messages)
+-- and are classified by the same rules. Incremental by campaign (dbt_project.yml): a run replaces
 -- the rows of the campaigns with raw rows or callbacks loaded since the last build (delete+insert
 -- by campaign: at 10M messages, 2.6 s where a MERGE on sms_sid took 6.3 s). The mart
 -- fct_sms_messages is a view of this table, so the largest table is stored once.
@@ -10,7 +12,8 @@
 -- provider's error message) stays from the pull.
 {#- The campaigns with new pulled rows or new callbacks, looked up once. -#}
 {%- set changed = only_changed_campaigns('campaign_id',
-    [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) %}
+    [source('raw', 'sms_messages'), ref('int_sms_callback_statuses'),
+     ref('int_brevo_sms_messages')]) %}
 
 with pulled as (
     select * from {{ ref('stg_exotel__sms_messages') }}
@@ -83,10 +86,13 @@ joined as (
     full outer join latest_callback as pushed on pulled.sms_sid = pushed.sms_sid
 ),
 
-messages as (
+exotel_messages as (
     select
+        'exotel' as provider,
         campaign_id,
         sms_sid,
+        'campaign' as traffic_kind,
+        null::varchar as tag,
         coalesce(pulled_recipient_number, pushed_recipient_number) as recipient_number,
         case when pushed_wins then pushed_status else pulled_status end as status,
         coalesce(pulled_submitted_at, pushed_submitted_at) as submitted_at,
@@ -117,10 +123,24 @@ messages as (
         end as detailed_status_code,
         parts,
         cost,
+        null::varchar as event_bounce_type,
+        false as is_replied,
+        false as is_unsubscribed,
         case when pushed_wins then 'callback' else 'pull' end as status_source,
         greatest(pulled_loaded_at, pushed_loaded_at) as loaded_at
     from joined
     where campaign_id is not null
+),
+
+other_providers as (
+    select * from {{ ref('int_brevo_sms_messages') }}
+    where {{ changed }}
+),
+
+messages as (
+    select * from exotel_messages
+    union all by name
+    select * from other_providers
 ),
 
 error_codes as (
@@ -166,8 +186,11 @@ classified as (
 )
 
 select
+    provider,
     sms_sid,
     campaign_id,
+    traffic_kind,
+    tag,
     recipient_number,
     coalesce(regexp_full_match(recipient_number, '{{ var("valid_phone_number_pattern") }}'), false)
         as is_valid_number,
@@ -187,8 +210,9 @@ select
         when is_failed or is_rejected or error_code is not null then 'unknown'
     end as error_category,
     -- Seed 003: soft and hard bounces are failures after submission; a message rejected
-    -- before submission is neither.
-    case when is_failed then mapped_bounce_type end as bounce_type,
+    -- before submission is neither. A provider that names the bounce (Brevo's events) is
+    -- taken at its word; else the code's bounce type.
+    case when is_failed then coalesce(event_bounce_type, mapped_bounce_type) end as bounce_type,
     -- Why a message did not arrive, in words: the provider's message, else the code's meaning.
     case when is_failed or is_rejected then reason_in_words end as fail_reason,
     parts,
@@ -199,6 +223,8 @@ select
     case when is_delivered then date_diff('second', submitted_at, delivered_at) end
         as delivery_latency_seconds,
     coalesce(updated_at, delivered_at, submitted_at) as last_status_at,
+    is_replied,
+    is_unsubscribed,
     status_source,
     loaded_at
 from classified

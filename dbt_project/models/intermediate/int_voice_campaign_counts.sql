@@ -11,6 +11,7 @@ contacts as (
 
 contact_counts as (
     select
+        provider,
         campaign_id,
         count(*) as contacts,
         count(*) filter (where is_connected) as contacts_connected,
@@ -30,11 +31,12 @@ contact_counts as (
         count(*) filter (where is_connected_on_retry) as contacts_connected_on_retry,
         coalesce(sum(connected_attempt_number), 0) as connected_attempt_number_sum
     from contacts
-    group by campaign_id
+    group by provider, campaign_id
 ),
 
 attempt_counts as (
     select
+        provider,
         campaign_id,
         count(*) as attempts,
         count(*) filter (where is_connected) as completed_attempts,
@@ -43,7 +45,7 @@ attempt_counts as (
         coalesce(sum(price), 0) as total_cost,
         max(loaded_at) as loaded_at
     from attempts
-    group by campaign_id
+    group by provider, campaign_id
 )
 
 select
@@ -54,4 +56,6 @@ select
     attempt_counts.total_cost,
     attempt_counts.loaded_at
 from contact_counts
-inner join attempt_counts on contact_counts.campaign_id = attempt_counts.campaign_id
+inner join attempt_counts
+    on contact_counts.provider = attempt_counts.provider
+    and contact_counts.campaign_id = attempt_counts.campaign_id

@@ -12,6 +12,7 @@ campaigns as (
 
 per_contact as (
     select
+        provider,
         campaign_id,
         contact_number,
         count(*) as attempts,
@@ -25,10 +26,11 @@ per_contact as (
         sum(price) as cost,
         max(loaded_at) as loaded_at
     from attempts
-    group by campaign_id, contact_number
+    group by provider, campaign_id, contact_number
 )
 
 select
+    per_contact.provider,
     per_contact.campaign_id,
     per_contact.contact_number,
     per_contact.is_valid_number,
@@ -53,4 +55,5 @@ select
     per_contact.cost,
     per_contact.loaded_at
 from per_contact
-left join campaigns on per_contact.campaign_id = campaigns.campaign_id
+left join campaigns
+    on per_contact.provider = campaigns.provider and per_contact.campaign_id = campaigns.campaign_id

@@ -5,12 +5,13 @@ with attempts as (
 ),
 
 campaign_contacts as (
-    select campaign_id, count(distinct contact_number) as campaign_contacts
+    select provider, campaign_id, count(distinct contact_number) as campaign_contacts
     from attempts
-    group by campaign_id
+    group by provider, campaign_id
 )
 
 select
+    attempts.provider,
     attempts.campaign_id,
     attempts.attempt_number,
     count(distinct attempts.contact_number) as contacts_attempted,
@@ -19,5 +20,7 @@ select
     any_value(campaign_contacts.campaign_contacts) as campaign_contacts,
     max(attempts.loaded_at) as loaded_at
 from attempts
-inner join campaign_contacts on attempts.campaign_id = campaign_contacts.campaign_id
-group by attempts.campaign_id, attempts.attempt_number
+inner join campaign_contacts
+    on attempts.provider = campaign_contacts.provider
+    and attempts.campaign_id = campaign_contacts.campaign_id
+group by attempts.provider, attempts.campaign_id, attempts.attempt_number

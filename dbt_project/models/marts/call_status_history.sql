@@ -35,6 +35,7 @@ pushed as (
 )
 
 select
+    'exotel' as provider,
     campaign_id,
     call_sid,
     status,

@@ -58,6 +58,17 @@ labelled as (
         '(not in contacts)' as label
     from matched
     where not matched.is_known
+    union all
+    -- A provider that sends to lists (Brevo's campaigns name theirs): every recipient of the
+    -- campaign under each list id it was sent to.
+    select
+        matched.*,
+        'campaign_list' as label_kind,
+        unnest(campaigns.list_ids) as label
+    from matched
+    inner join {{ ref('int_sms_campaigns') }} as campaigns
+        on matched.provider = campaigns.provider and matched.campaign_id = campaigns.campaign_id
+    where matched.channel = 'sms' and len(campaigns.list_ids) > 0
 ),
 
 counted as (

@@ -15,6 +15,7 @@ campaigns as (
 
 sms as (
     select
+        provider,
         'sms' as channel,
         coalesce(submitted_at_local, {{ to_local('last_status_at') }})::date as activity_date,
         campaign_id,
@@ -29,6 +30,7 @@ sms as (
 
 voice as (
     select
+        provider,
         'voice' as channel,
         ({{ to_local('first_attempt_at') }})::date as activity_date,
         campaign_id,
@@ -52,6 +54,7 @@ activity as (
 )
 
 select
+    activity.provider,
     activity.channel,
     activity.activity_date,
     activity.campaign_id,
@@ -66,4 +69,6 @@ select
     -- The provider's trend table divides delivered by total; named for it (= effective_reach).
     {{ safe_divide('activity.succeeded', 'activity.volume') }} as delivered_share_of_total
 from activity
-left join campaigns on activity.campaign_id = campaigns.campaign_id
+left join campaigns
+    on activity.provider = campaigns.provider
+    and activity.campaign_id = campaigns.campaign_id

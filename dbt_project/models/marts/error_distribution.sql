@@ -14,6 +14,7 @@ error_codes as (
 
 sms as (
     select
+        provider,
         'sms' as channel,
         campaign_id,
         error_category,
@@ -26,6 +27,7 @@ sms as (
 
 voice as (
     select
+        contacts.provider,
         'voice' as channel,
         contacts.campaign_id,
         coalesce(error_codes.error_category, 'unknown') as error_category,
@@ -48,17 +50,20 @@ failures as (
 category_actions as (
     select error_category, any_value(recommended_action) as recommended_action
     from error_codes
+    -- Exotel's advice per category (a Brevo reason's is worded for its own case)
+    where code_type <> 'bounce_reason'
     group by error_category
 )
 
 select
+    failures.provider,
     failures.channel,
     failures.campaign_id,
     failures.error_category,
     failures.error_code,
     failures.failures,
     failures.failures / sum(failures.failures) over (
-        partition by failures.channel, failures.campaign_id
+        partition by failures.provider, failures.channel, failures.campaign_id
     ) as share_of_failures,
     coalesce(error_codes.recommended_action, category_actions.recommended_action)
         as recommended_action

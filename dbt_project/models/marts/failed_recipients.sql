@@ -33,16 +33,17 @@ error_codes as (
 -- Only recipients with a failed or rejected message can end up on the list: windowing just
 -- their messages, not every message, keeps this mart cheap as history grows.
 failing_recipients as (
-    select distinct campaign_id, recipient_number
+    select distinct provider, campaign_id, recipient_number
     from messages
     where is_failed or is_rejected
 ),
 
 latest_message as (
     select
+        provider,
         campaign_id,
         recipient_number,
-        count(*) over (partition by campaign_id, recipient_number) as attempts,
+        count(*) over (partition by provider, campaign_id, recipient_number) as attempts,
         status,
         is_failed,
         is_rejected,
@@ -52,16 +53,20 @@ latest_message as (
         error_category,
         bounce_type,
         last_status_at,
-        max(loaded_at) over (partition by campaign_id, recipient_number) as loaded_at
+        max(loaded_at) over (
+            partition by provider, campaign_id, recipient_number
+        ) as loaded_at
     from messages
-    semi join failing_recipients using (campaign_id, recipient_number)
+    semi join failing_recipients using (provider, campaign_id, recipient_number)
     qualify row_number() over (
-        partition by campaign_id, recipient_number order by last_status_at desc, sms_sid desc
+        partition by provider, campaign_id, recipient_number
+        order by last_status_at desc, sms_sid desc
     ) = 1
 ),
 
 sms as (
     select
+        latest_message.provider,
         'sms' as channel,
         latest_message.campaign_id,
         latest_message.recipient_number,
@@ -79,6 +84,7 @@ sms as (
 
 voice as (
     select
+        contacts.provider,
         'voice' as channel,
         contacts.campaign_id,
         contacts.contact_number as recipient_number,

@@ -1,14 +1,15 @@
--- One row per channel, campaign and local clock hour: the hour's success rate (SMS delivery,
--- voice first-attempt connect) beside the account's rate at the same hour of day over the
--- previous 7 days, and how far below it the hour fell: the drop detector (alert rules
--- sms_delivery_rate_drop, voice_connect_rate_drop). An hour is judged only when it and its
--- baseline each have alert_min_volume outcomes: a small hour is noise.
+-- One row per channel, campaign and local clock hour: the hour's success rate (SMS delivery, voice
+-- first-attempt connect) beside the account's rate at the same hour of day over the previous 7 days
+-- (the same provider's), and how far below it the hour fell: the drop detector (alert rules
+-- sms_delivery_rate_drop, voice_connect_rate_drop). An hour is judged only when it and its baseline
+-- each have alert_min_volume outcomes: a small hour is noise.
 with hours as (
     select * from {{ ref('int_hourly_outcomes') }}
 ),
 
 account_hours as (
     select
+        provider,
         channel,
         hour_started_at_local::date as local_date,
         hour(hour_started_at_local) as hour_of_day,
@@ -20,6 +21,7 @@ account_hours as (
 
 baselines as (
     select
+        hours.provider,
         hours.channel,
         hours.campaign_id,
         hours.hour_started_at_local,
@@ -27,7 +29,8 @@ baselines as (
         sum(account_hours.succeeded) as baseline_succeeded
     from hours
     inner join account_hours
-        on hours.channel = account_hours.channel
+        on hours.provider = account_hours.provider
+        and hours.channel = account_hours.channel
         and hour(hours.hour_started_at_local) = account_hours.hour_of_day
         and account_hours.local_date
         between hours.hour_started_at_local::date - 7 and hours.hour_started_at_local::date - 1
@@ -36,6 +39,7 @@ baselines as (
 
 rated as (
     select
+        hours.provider,
         hours.channel,
         hours.campaign_id,
         hours.hour_started_at_local,
@@ -50,7 +54,9 @@ rated as (
             as baseline_rate
     from hours
     left join baselines
-        on hours.campaign_id = baselines.campaign_id
+        on hours.provider = baselines.provider
+        and hours.channel = baselines.channel
+        and hours.campaign_id = baselines.campaign_id
         and hours.hour_started_at_local = baselines.hour_started_at_local
 )
 

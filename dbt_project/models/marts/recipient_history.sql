@@ -27,6 +27,7 @@ call_reasons as (
 
 events as (
     select
+        provider,
         'sms' as channel,
         campaign_id,
         recipient_number,
@@ -41,6 +42,7 @@ events as (
     from messages
     union all
     select
+        attempts.provider,
         'voice' as channel,
         attempts.campaign_id,
         attempts.contact_number as recipient_number,
@@ -57,6 +59,7 @@ events as (
 )
 
 select
+    events.provider,
     events.channel,
     events.campaign_id,
     campaigns.campaign_name,
@@ -70,4 +73,5 @@ select
     events.status_at_local,
     events.loaded_at
 from events
-left join {{ ref('dim_campaigns') }} as campaigns on events.campaign_id = campaigns.campaign_id
+left join {{ ref('dim_campaigns') }} as campaigns
+    on events.provider = campaigns.provider and events.campaign_id = campaigns.campaign_id

@@ -18,7 +18,7 @@ cumulative as (
     select
         *,
         sum(contacts_connected) over (
-            partition by campaign_id order by attempt_number
+            partition by provider, campaign_id order by attempt_number
             rows between unbounded preceding and current row
         ) as cumulative_contacts_connected
     from attempts
@@ -32,11 +32,14 @@ rated as (
         campaigns.retry_interval_mins,
         rule.min_connect_rate
     from cumulative
-    left join campaigns on cumulative.campaign_id = campaigns.campaign_id
+    left join campaigns
+        on cumulative.provider = campaigns.provider
+        and cumulative.campaign_id = campaigns.campaign_id
     cross join rule
 )
 
 select
+    provider,
     campaign_id,
     attempt_number,
     contacts_attempted,

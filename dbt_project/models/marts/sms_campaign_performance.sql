@@ -1,10 +1,11 @@
--- One row per SMS campaign: seed 000's metrics, with the counts behind every rate.
+-- One row per SMS campaign of every provider (Brevo's transactional traffic as one per tag and
+-- day): seed 000's and seed 003's metrics, with the counts behind every rate.
 with counts as (
     select * from {{ ref('int_sms_campaign_counts') }}
 ),
 
 campaigns as (
-    select * from {{ ref('stg_exotel__sms_campaigns') }}
+    select * from {{ ref('int_sms_campaigns') }}
 ),
 
 replies as (
@@ -18,16 +19,19 @@ revenue as (
 -- The drop detector: the campaign's worst hour against the account's usual rate at that hour.
 hour_drops as (
     select
+        provider,
         campaign_id,
         max(relative_drop) as delivery_rate_hour_drop
     from {{ ref('hourly_success_rates') }}
     where channel = 'sms'
-    group by campaign_id
+    group by provider, campaign_id
 ),
 
 rates as (
     select
+        campaigns.provider,
         campaigns.campaign_id,
+        campaigns.traffic_kind,
         campaigns.campaign_name,
         campaigns.campaign_status,
         campaigns.message_type,
@@ -39,6 +43,7 @@ rates as (
         coalesce(counts.messages_expired, 0) as messages_expired,
         coalesce(counts.messages_rejected, 0) as messages_rejected,
         coalesce(counts.messages_pending, 0) as messages_pending,
+        coalesce(counts.messages_unknown, 0) as messages_unknown,
         coalesce(counts.soft_bounces, 0) as soft_bounces,
         coalesce(counts.hard_bounces, 0) as hard_bounces,
         coalesce(counts.dlt_rejections, 0) as dlt_rejections,
@@ -76,16 +81,21 @@ rates as (
         hour_drops.delivery_rate_hour_drop,
         coalesce(revenue.conversions, 0) as conversions,
         coalesce(revenue.revenue, 0)::decimal(18, 4) as revenue,
-        {{ cost_in_currency('coalesce(counts.total_cost, 0)', 'sms_credit_price') }}
+        {{ sms_cost_in_currency('coalesce(counts.total_cost, 0)', 'campaigns.provider') }}
             as total_cost_in_currency,
         {{ safe_divide('revenue.revenue',
-                         cost_in_currency('counts.total_cost', 'sms_credit_price')) }}
+                       sms_cost_in_currency('counts.total_cost', 'campaigns.provider')) }}
             as revenue_per_cost
     from campaigns
-    left join counts on campaigns.campaign_id = counts.campaign_id
-    left join replies on campaigns.campaign_id = replies.campaign_id
-    left join hour_drops on campaigns.campaign_id = hour_drops.campaign_id
-    left join revenue on campaigns.campaign_id = revenue.campaign_id
+    left join counts
+        on campaigns.provider = counts.provider and campaigns.campaign_id = counts.campaign_id
+    left join replies
+        on campaigns.provider = replies.provider and campaigns.campaign_id = replies.campaign_id
+    left join hour_drops
+        on campaigns.provider = hour_drops.provider
+        and campaigns.campaign_id = hour_drops.campaign_id
+    left join revenue
+        on campaigns.provider = revenue.provider and campaigns.campaign_id = revenue.campaign_id
 ),
 
 health as (
@@ -103,4 +113,5 @@ select
     health.health_status,
     health.health_reasons
 from rates
-inner join health on rates.campaign_id = health.campaign_id
+inner join health
+    on rates.provider = health.provider and rates.campaign_id = health.campaign_id

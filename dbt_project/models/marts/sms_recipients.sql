@@ -5,6 +5,7 @@ with messages as (
 )
 
 select
+    messages.provider,
     messages.campaign_id,
     messages.sms_sid,
     messages.recipient_number,

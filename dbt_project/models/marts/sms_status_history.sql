@@ -7,10 +7,12 @@
           unique_key='campaign_id', on_schema_change='append_new_columns') }}
 
 {%- set changed = only_changed_campaigns('campaign_id',
-    [source('raw', 'sms_messages'), ref('int_sms_callback_statuses')]) %}
+    [source('raw', 'sms_messages'), ref('int_sms_callback_statuses'),
+     ref('int_brevo_sms_messages')]) %}
 
 with pulled as (
     select
+        'exotel' as provider,
         campaign_id,
         sms_sid,
         status,
@@ -26,6 +28,7 @@ with pulled as (
 
 pushed as (
     select
+        'exotel' as provider,
         campaign_id,
         sms_sid,
         status,
@@ -37,9 +40,67 @@ pushed as (
         loaded_at
     from {{ ref('int_sms_callback_statuses') }}
     where campaign_id is not null and {{ changed }}
+),
+
+brevo_events as (
+    select * from {{ ref('brevo_events') }}
+),
+
+-- Brevo: each recipient row of each export, each transactional event, each webhook, keyed as
+-- int_brevo_sms_messages keys the message (a transactional one's campaign is its tag and day).
+brevo_messages as (
+    select sms_sid, campaign_id from {{ ref('int_brevo_sms_messages') }}
+    where {{ changed }}
+),
+
+brevo_observed as (
+    select
+        recipients.campaign_id || '-' || recipients.sms as sms_sid,
+        recipients.event,
+        recipients.event_at as status_at,
+        'pull' as source,
+        recipients.loaded_at
+    from {{ source('raw', 'brevo_recipients') }} as recipients
+    union all
+    select
+        message_id as sms_sid,
+        event,
+        event_at as status_at,
+        'pull' as source,
+        loaded_at
+    from {{ source('raw', 'brevo_transactional_events') }}
+    union all
+    select
+        coalesce(
+            case when message_type = 'marketing' then campaign_id || '-' || number_digits end,
+            message_id
+        ) as sms_sid,
+        provider_event as event,
+        status_at,
+        'callback:brevo_sms' as source,
+        loaded_at
+    from {{ ref('stg_brevo__webhook_events') }}
+),
+
+brevo as (
+    select
+        'brevo' as provider,
+        brevo_messages.campaign_id,
+        observed.sms_sid,
+        coalesce(brevo_events.status, 'unknown') as status,
+        observed.event as detailed_status,
+        null::integer as detailed_status_code,
+        null::varchar as error_code,
+        observed.status_at,
+        observed.source,
+        observed.loaded_at
+    from brevo_observed as observed
+    inner join brevo_messages on observed.sms_sid = brevo_messages.sms_sid
+    left join brevo_events on lower(observed.event) = brevo_events.event
 )
 
 select
+    provider,
     campaign_id,
     sms_sid,
     status,
@@ -54,5 +115,7 @@ from (
     select * from pulled
     union all
     select * from pushed
+    union all
+    select * from brevo
 ) as observed
-group by campaign_id, sms_sid, status, status_at, source
+group by provider, campaign_id, sms_sid, status, status_at, source

@@ -10,6 +10,7 @@ attempts as (
 
 sms as (
     select
+        provider,
         'sms' as channel,
         campaign_id,
         coalesce(submitted_at_local, {{ to_local('last_status_at') }}) as local_time,
@@ -21,6 +22,7 @@ sms as (
 
 voice as (
     select
+        provider,
         'voice' as channel,
         campaign_id,
         started_at_local as local_time,
@@ -38,6 +40,7 @@ events as (
 
 hourly as (
     select
+        provider,
         channel,
         campaign_id,
         isodow(local_time)::integer as day_of_week,
@@ -56,6 +59,7 @@ hourly as (
 )
 
 select
+    provider,
     channel,
     campaign_id,
     day_of_week,

@@ -15,26 +15,29 @@ revenue as (
 -- connect rate at that hour.
 hour_drops as (
     select
+        provider,
         campaign_id,
         max(relative_drop) as connect_rate_hour_drop
     from {{ ref('hourly_success_rates') }}
     where channel = 'voice'
-    group by campaign_id
+    group by provider, campaign_id
 ),
 
 -- Seed 001: a retry attempt connecting below 10% may not be worth its cost. The weakest retry
 -- that called enough contacts to judge.
 retries as (
     select
+        provider,
         campaign_id,
         min(connect_rate) as weakest_retry_connect_rate
     from {{ ref('retry_effectiveness') }}
     where attempt_number > 1 and contacts_attempted >= {{ var('alert_min_volume') }}
-    group by campaign_id
+    group by provider, campaign_id
 ),
 
 rates as (
     select
+        campaigns.provider,
         campaigns.campaign_id,
         campaigns.campaign_name,
         campaigns.campaign_status,
@@ -88,10 +91,15 @@ rates as (
                          cost_in_currency('counts.total_cost', 'voice_pulse_price')) }}
             as revenue_per_cost
     from campaigns
-    left join counts on campaigns.campaign_id = counts.campaign_id
-    left join hour_drops on campaigns.campaign_id = hour_drops.campaign_id
-    left join revenue on campaigns.campaign_id = revenue.campaign_id
-    left join retries on campaigns.campaign_id = retries.campaign_id
+    left join counts
+        on campaigns.provider = counts.provider and campaigns.campaign_id = counts.campaign_id
+    left join hour_drops
+        on campaigns.provider = hour_drops.provider
+        and campaigns.campaign_id = hour_drops.campaign_id
+    left join revenue
+        on campaigns.provider = revenue.provider and campaigns.campaign_id = revenue.campaign_id
+    left join retries
+        on campaigns.provider = retries.provider and campaigns.campaign_id = retries.campaign_id
 ),
 
 health as (
@@ -106,4 +114,5 @@ select
     health.health_status,
     health.health_reasons
 from rates
-inner join health on rates.campaign_id = health.campaign_id
+inner join health
+    on rates.provider = health.provider and rates.campaign_id = health.campaign_id

@@ -10,6 +10,7 @@ error_codes as (
 )
 
 select
+    contacts.provider,
     contacts.campaign_id,
     contacts.contact_number,
     contacts.is_valid_number,

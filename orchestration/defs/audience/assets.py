@@ -17,13 +17,16 @@ NUMBERS_SQL = """
     SELECT to_number AS number FROM raw.sms_messages WHERE loaded_at > $since
     UNION ALL SELECT to_number FROM raw.call_attempts WHERE loaded_at > $since
     UNION ALL SELECT phone FROM raw.contact_versions WHERE loaded_at > $since
+    UNION ALL SELECT '+' || sms FROM raw.brevo_recipients WHERE loaded_at > $since
+    UNION ALL SELECT '+' || phone_number FROM raw.brevo_transactional_events
+        WHERE loaded_at > $since
 """
 
 
 @dg.asset(
     key=NUMBER_PREFIXES_KEY,
     deps=[dg.AssetKey(["raw", "sms_messages"]), dg.AssetKey(["raw", "call_attempts"]),
-          CALLBACKS_KEY],
+          dg.AssetKey(["raw", "brevo_sms"]), CALLBACKS_KEY],
     group_name="raw",
     kinds={"duckdb", "python"},
     pool=WRITER_POOL,
@@ -39,7 +42,9 @@ def number_prefixes(context: dg.AssetExecutionContext,
         until = con.execute(
             "SELECT max(t) FROM (SELECT max(loaded_at) AS t FROM raw.sms_messages UNION ALL "
             "SELECT max(loaded_at) FROM raw.call_attempts UNION ALL "
-            "SELECT max(loaded_at) FROM raw.contact_versions)").fetchone()[0]
+            "SELECT max(loaded_at) FROM raw.contact_versions UNION ALL "
+            "SELECT max(loaded_at) FROM raw.brevo_recipients UNION ALL "
+            "SELECT max(loaded_at) FROM raw.brevo_transactional_events)").fetchone()[0]
         con.begin()
         looked_up = directory.update(con, NUMBERS_SQL, now, {"since": since})
         if until is not None:

@@ -23,6 +23,7 @@ from orchestration.defs.dbt.project import (
 )
 from orchestration.defs.warehouse.resources import WRITER_POOL, Warehouse
 from orchestration.lib.build_inputs import unchanged_since
+from orchestration.lib.derived_layout import needs_full_rebuild, record_layout
 
 
 class SchemaPrefixedTranslator(DagsterDbtTranslator):
@@ -76,10 +77,18 @@ def warehouse_models(
                 "settings): dbt build, alerts and publish skipped",
                 since.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
             return
+    with warehouse.connect() as con:
+        rebuild = needs_full_rebuild(con)
+    if rebuild:
+        context.log.info("the derived tables were built by an older version (a campaign is now "
+                         "keyed by provider and campaign_id): rebuilding them from raw, once")
     started = time.monotonic()
-    invocation = dbt.cli(["build", *dbt_vars(settings)], context=context)
+    invocation = dbt.cli(["build", *dbt_vars(settings), *(["--full-refresh"] if rebuild else [])],
+                         context=context)
     try:
         yield from invocation.stream()
+        with warehouse.connect() as con:
+            record_layout(con)
         context.log.info("%s in %.1f s", build_summary(invocation.get_artifact("run_results.json")),
                          time.monotonic() - started)
     finally:

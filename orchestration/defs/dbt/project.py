@@ -51,6 +51,7 @@ def dbt_vars(settings: Settings) -> list[str]:
               "revenue_currency": settings.revenue_currency,
               "sms_credit_price": settings.sms_credit_price,
               "voice_pulse_price": settings.voice_pulse_price,
+              "brevo_credit_price": settings.brevo_credit_price,
               "reply_window_days": settings.reply_window_days,
               "unsubscribe_keywords": list(settings.unsubscribe_keywords)}
     return ["--vars", json.dumps(values)]

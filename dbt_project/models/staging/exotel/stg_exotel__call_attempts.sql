@@ -13,6 +13,7 @@ latest as (
 )
 
 select
+    'exotel' as provider,
     campaign_id,
     call_sid,
     to_number as contact_number,

@@ -7,6 +7,7 @@ with source as (
 )
 
 select
+    'exotel' as provider,
     channel,
     campaign_id,
     is_final,

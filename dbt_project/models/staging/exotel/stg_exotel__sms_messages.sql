@@ -14,6 +14,7 @@ latest as (
 )
 
 select
+    'exotel' as provider,
     campaign_id,
     sms_sid,
     to_number as recipient_number,

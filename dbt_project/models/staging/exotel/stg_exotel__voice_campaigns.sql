@@ -9,6 +9,7 @@ latest as (
 )
 
 select
+    'exotel' as provider,
     campaign_id,
     name as campaign_name,
     status as campaign_status,
