@@ -60,7 +60,9 @@ from orchestration.lib.reports import write_campaign_report, write_overview
 from orchestration.lib.rules import FRESHNESS_MAX_AGE_HOURS
 from orchestration.lib.run_lock import holder_if_busy
 from orchestration.lib.settings import (
+    BREVO_REQUESTS_PER_HOUR,
     DEFAULT_RATE_LIMIT_PER_MINUTE,
+    PROVIDER_NAMES,
     ConfigError,
     load_settings,
 )
@@ -223,17 +225,22 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"phone numbers {status.phone_numbers}")
     print("\nLast ingest runs")
     print(format_table(
-        ["channel", "finished (UTC)", "age (h)", "fresh", "campaigns pulled", "records",
-         "rejected"],
-        [(c, f"{f:%Y-%m-%d %H:%M}", round((now - f).total_seconds() / 3600, 1),
+        ["provider", "channel", "finished (UTC)", "age (h)", "fresh", "campaigns pulled",
+         "records", "rejected"],
+        [(v, c, f"{f:%Y-%m-%d %H:%M}", round((now - f).total_seconds() / 3600, 1),
           "yes" if now - f <= dt.timedelta(hours=FRESHNESS_MAX_AGE_HOURS) else "STALE", p, r, j)
-         for c, f, p, r, j in status.runs]))
-    print(f"\nAPI requests of the last ingest runs (minutes at the provider's "
-          f"{DEFAULT_RATE_LIMIT_PER_MINUTE} a minute)")
+         for v, c, f, p, r, j in status.runs]))
+    print(f"\nAPI requests of the last ingest runs (minutes at the provider's documented rate: "
+          f"Exotel {DEFAULT_RATE_LIMIT_PER_MINUTE} a minute, Brevo {BREVO_REQUESTS_PER_HOUR} "
+          "an hour)")
     print(format_table(
-        ["channel", "finished (UTC)", "requests", "list", "campaign", "detail", "message",
-         "retries", "campaigns", "skipped", "polled", "minutes"],
-        [(c, f"{f:%Y-%m-%d %H:%M}", *rest) for c, f, *rest in status.requests]))
+        ["provider", "channel", "finished (UTC)", "requests", "list", "campaign", "detail",
+         "message", "retries", "campaigns", "skipped", "polled", "minutes"],
+        [(v, c, f"{f:%Y-%m-%d %H:%M}", *rest) for v, c, f, *rest in status.requests]))
+    for provider, finished, spent, left, size in status.budgets:
+        print(f"  {PROVIDER_NAMES.get(provider, provider)}'s request budget: its last run "
+              f"({finished:%Y-%m-%d %H:%M} UTC) spent {spent}, leaving "
+              f"{'?' if left is None else left} of {size} in the window")
     print("\nRow counts")
     print(format_table(["table", "rows"], status.row_counts))
     print(f"\nRejected records: {status.rejected_total:,} in all")

@@ -14,20 +14,27 @@ from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.summaries import audience_summary, sms_totals
 from orchestration.runner import exclusive_run
 from orchestration.runs import run_daily, run_refresh
+from orchestration.sandbox.brevo import BrevoAccountConfig, BrevoSandbox
+from orchestration.sandbox.brevo_push import BrevoWebhookPusher
 from orchestration.sandbox.push import CallbackPusher, PushFaults
 from orchestration.sandbox.server import SandboxServer
 
 DEMO_DIR = Path("data/demo")
-SANDBOX_PRICES = {"SMS_CREDIT_PRICE": "0.25", "VOICE_PULSE_PRICE": "0.60"}  # in INR
+# The sandboxes' price lists, in INR (a Brevo credit: what one SMS part to France costs /4.5).
+SANDBOX_PRICES = {"SMS_CREDIT_PRICE": "0.25", "VOICE_PULSE_PRICE": "0.60",
+                  "BREVO_CREDIT_PRICE": "0.20"}
 
 
 def run_demo(args: argparse.Namespace) -> None:
-    """Sandbox API -> contacts -> full run -> KPI summary -> callbacks -> refresh -> reports."""
-    with sandbox_from_args(args, port=0) as server:
+    """Sandbox APIs (Exotel and Brevo) -> contacts -> full run -> KPI summary -> callbacks and
+    webhooks -> refresh -> reports."""
+    with sandbox_from_args(args, port=0) as server, _brevo_sandbox(args, server) as brevo:
         print(f"Started the bundled sandbox API on {server.url} (seed {args.seed}): "
-              f"{args.voice_campaigns} voice and {args.sms_campaigns} SMS campaigns.")
+              f"{args.voice_campaigns} voice and {args.sms_campaigns} SMS campaigns; and a "
+              f"Brevo account on {brevo.url}: {len(brevo.account.campaigns)} SMS campaigns "
+              "and transactional SMS every day.")
         settings = load_settings({
-            **os.environ, **server.environment(),
+            **os.environ, **server.environment(), **brevo.environment(),
             "WAREHOUSE_PATH": str(args.warehouse_dir / "warehouse.duckdb"),
             "PUBLISHED_PATH": str(args.warehouse_dir / "published.duckdb"),
             "CALLBACK_LANDING_DIR": str(args.warehouse_dir / "callbacks"),
@@ -39,7 +46,7 @@ def run_demo(args: argparse.Namespace) -> None:
         run_daily(settings, None, verbose=args.verbose)
         print("\n" + audience_summary(settings.published_path))
         if args.callback_hours:
-            _demo_callbacks(settings, server, args.callback_hours, verbose=args.verbose)
+            _demo_callbacks(settings, server, brevo, args.callback_hours, verbose=args.verbose)
         written = write_overview(settings.published_path)
         print(f"\nReports (open in a browser, no network needed): {written.overview}")
         published = settings.published_path
@@ -79,9 +86,16 @@ def _demo_contacts(settings: Settings, server: SandboxServer) -> None:
           + converted.summary.replace("\n", "\n  "))
 
 
-def _demo_callbacks(settings: Settings, server: SandboxServer, hours: int, *,
-                    verbose: bool) -> None:
-    """The push half, end to end: the receiver on a free port, the sandbox pushing the next
+def _brevo_sandbox(args: argparse.Namespace, server: SandboxServer) -> BrevoSandbox:
+    """A Brevo account over the same days as the Exotel sandbox's, at the same clock."""
+    config = BrevoAccountConfig(seed=args.seed, campaigns=5, recipients=(300, 1_200),
+                                transactional_per_day=(40, 120), start=args.start, end=args.end)
+    return BrevoSandbox(config, now=server.clock.as_datetime())  # started by `with`
+
+
+def _demo_callbacks(settings: Settings, server: SandboxServer, brevo: BrevoSandbox, hours: int,
+                    *, verbose: bool) -> None:
+    """The push half, end to end: the receiver on a free port, both sandboxes pushing the next
     `hours` of status changes to it (some twice, some out of order), then a refresh."""
     _, delivered_before, _, pending_before = sms_totals(settings.published_path)
     with ReceiverThread(settings.callback_landing_dir, settings.callback_token) as receiver:
@@ -93,10 +107,17 @@ def _demo_callbacks(settings: Settings, server: SandboxServer, hours: int, *,
                                 faults=PushFaults(duplicate_share=0.05, out_of_order_share=0.05,
                                                   delayed_share=0.02))
         pushed = pusher.push(start, start + hours * 3600)
+        webhooks = BrevoWebhookPusher(
+            brevo, receiver.url, settings.callback_token.reveal(),
+            faults=PushFaults(duplicate_share=0.05, out_of_order_share=0.05)
+        ).push(start, start + hours * 3600)
         server.clock.advance(hours * 3600)
+        brevo.advance(hours * 3600)
     print(f"  {pushed.events:,} status changes, {pushed.sent:,} callbacks sent "
           f"({pushed.sent - pushed.events - pushed.retried:,} of them twice), "
           f"{pushed.accepted:,} answered 200 and stored.")
+    print(f"  Brevo: {webhooks.events:,} SMS events, {webhooks.sent:,} webhooks sent "
+          f"(Authorization: Bearer), {webhooks.accepted:,} answered 200 and stored.")
     loaded = run_refresh(settings, verbose=verbose)
     _, delivered, _, pending = sms_totals(settings.published_path)
     print(f"  Refreshed: {loaded:,} callbacks loaded; SMS messages pending "

@@ -65,8 +65,12 @@ def exclusive_run(settings: Settings) -> Iterator[None]:
 
 
 def preflight(settings: Settings) -> Campaigns:
-    """List the account's campaigns with a fast-failing client; raise PipelineError if we can't."""
+    """List the account's campaigns with a fast-failing client; raise PipelineError if we can't.
+    Exotel only: Brevo's list is its ingest's change detector, and at 100 requests an hour a
+    listing to check the key would cost one every run (a wrong key stops its step in one line)."""
     settings.require_credentials()
+    if not settings.exotel_configured:
+        return Campaigns([], [])
     try:
         with ExotelClient.from_settings(settings, retry=PREFLIGHT_RETRY,
                                         timeout_seconds=15) as client:

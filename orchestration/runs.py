@@ -12,7 +12,7 @@ import dagster as dg
 from orchestration.lib.alerts.run_failure import record_run_failure
 from orchestration.lib.published_state import read_alerts
 from orchestration.lib.rules import alert_thresholds
-from orchestration.lib.settings import Settings
+from orchestration.lib.settings import PROVIDER_NAMES, Settings
 from orchestration.lib.summaries import kpi_summary, quality_summary
 from orchestration.runner import (
     PUBLISHED_MARTS,
@@ -44,7 +44,9 @@ def run_refresh(settings: Settings, *, verbose: bool,
 
 def run_daily(settings: Settings, ingest_config: dict | None, *, verbose: bool) -> None:
     with exclusive_run(settings):
-        print(f"Checking the API at {settings.base_url} ...")
+        settings.require_credentials()
+        if settings.exotel_configured:
+            print(f"Checking the API at {settings.base_url} ...")
         try:
             campaigns = preflight(settings)
         except PipelineError as error:  # a scheduled run that cannot start: people are told
@@ -52,7 +54,11 @@ def run_daily(settings: Settings, ingest_config: dict | None, *, verbose: bool) 
 
             record_run_failure(settings, DAILY_JOB, None, str(error))
             raise
-        print(f"  {len(campaigns.voice)} voice and {len(campaigns.sms)} SMS campaigns listed.")
+        if settings.exotel_configured:
+            print(f"  {len(campaigns.voice)} voice and {len(campaigns.sms)} SMS campaigns "
+                  "listed.")
+        print(f"Providers: {', '.join(PROVIDER_NAMES[p] for p in settings.providers)} "
+              "(those whose credentials are set).")
         print(f"Running ingest -> dbt build -> publish into {settings.warehouse_path} "
               f"(progress below{'' if verbose else '; dbt per model with -v'}) ...", flush=True)
         # dagster-dbt echoes every dbt line to stdout; without -v only what goes wrong is shown
@@ -75,12 +81,9 @@ def run_daily(settings: Settings, ingest_config: dict | None, *, verbose: bool) 
     failed = [f"{e.asset_key.to_user_string()} {e.check_name} ({e.severity.value.lower()})"
               for e in evaluations if not e.passed and e.check_name not in rules]
     print("\n" + quality_summary(settings.published_path, result.run_id, failed))
-    if published:
-        raised = sorted({e.check_name for e in evaluations
-                         if not e.passed and e.check_name in rules})
-    else:  # the rules did not run again: the alerts the copy holds still stand
-        raised = sorted({row[0] for row in read_alerts(settings.published_path,
-                                                       open_only=True)})
+    # Every open alert the copy holds: the rules' (their asset checks failed) and those with no
+    # check of their own (another provider's, a suspended campaign's).
+    raised = sorted({row[0] for row in read_alerts(settings.published_path, open_only=True)})
     print(f"  open alerts: {', '.join(raised) if raised else 'none'}"
           + (" (campaign-analytics alerts --open)" if raised else ""))
 

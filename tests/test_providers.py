@@ -148,9 +148,13 @@ def test_provider_comparison_places_brevo_by_country_and_week(brevo_marts) -> No
         "WHERE provider = 'brevo' GROUP BY ALL").fetchall()
     total = con.execute("SELECT count(*), count(*) FILTER (WHERE is_delivered) "
                         "FROM marts.fct_sms_messages WHERE provider = 'brevo'").fetchone()
-    assert [(r[0], r[1]) for r in rows] == [("FR", "+33")]  # the sandbox's numbers are French
-    assert (rows[0][2], rows[0][3]) == total
-    assert rows[0][4].isoweekday() == 1  # weeks start on Monday
+    # the sandbox sends to France, and one message in five to India
+    assert sorted((r[0], r[1]) for r in rows) == [("FR", "+33"), ("IN", "+91")]
+    assert (sum(r[2] for r in rows), sum(r[3] for r in rows)) == total
+    assert all(r[4].isoweekday() == 1 for r in rows)  # weeks start on Monday
+    costs = con.execute("SELECT count(*), count(total_cost), count(cost_per_delivered_in_currency) "
+                        "FROM marts.provider_comparison WHERE provider = 'brevo'").fetchone()
+    assert costs[0] > 0 and costs[1:] == (0, 0)  # no webhook yet: no credits, so no cost
     con.close()
 
 
@@ -177,4 +181,65 @@ def test_derived_tables_of_an_older_layout_are_rebuilt_once(tmp_path) -> None:
     assert needs_full_rebuild(con)  # built by the previous version, which recorded nothing
     record_layout(con)
     assert not needs_full_rebuild(con)
+    con.close()
+
+
+def test_webhooks_merge_with_the_pulls_newest_wins_each_counted_once(tmp_path) -> None:
+    """Brevo's webhooks on the real receiver, pushed for the 80 hours after a pull (some twice,
+    some out of order): every campaign then shows what Brevo reports at the end, each message
+    once, and the credits the webhooks carried price it."""
+    from orchestration.defs.callbacks.loader import load_callbacks
+    from orchestration.defs.warehouse.resources import Warehouse
+    from orchestration.lib.callbacks.receiver import ReceiverThread
+    from orchestration.lib.settings import Secret, load_settings
+    from orchestration.sandbox.brevo_push import BrevoWebhookPusher
+    from orchestration.sandbox.push import PushFaults
+
+    # The pull 81 hours ago, its webhooks since (the receiver refuses times ahead of its clock);
+    # campaigns start before and after it.
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=81)
+    config = BrevoAccountConfig(seed=9, campaigns=3, recipients=(40, 80),
+                                transactional_per_day=(10, 20),
+                                start=now - dt.timedelta(days=3), end=now + dt.timedelta(days=2))
+    warehouse, landing, token = tmp_path / "warehouse.duckdb", tmp_path / "landing", "t" * 24
+    later = int(now.timestamp()) + 80 * 3600  # every soft bounce's 72 hours have passed
+    with BrevoSandbox(config, now=now).start() as server:
+        _ingest(server, warehouse)
+        with ReceiverThread(landing, Secret(token)) as receiver:
+            pushed = BrevoWebhookPusher(server, receiver.url, token, faults=PushFaults(
+                duplicate_share=0.3, out_of_order_share=0.3), seed=1).push(
+                int(now.timestamp()), later)
+        assert pushed.accepted == pushed.sent > pushed.events > 0  # duplicates included
+        settings = load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
+                                 require_credentials=False)
+        with Warehouse(settings).connect() as con:
+            load_callbacks(con, landing, "run-webhooks")
+        _build(warehouse, {"BREVO_CREDIT_PRICE": "0.05"})
+        account = server.account
+    con = duckdb.connect(str(warehouse), read_only=True)
+    figures = {r[0]: r[1:] for r in con.execute(
+        "SELECT campaign_id, messages_total, messages_delivered, soft_bounces, hard_bounces, "
+        "messages_pending, recipients_unsubscribed, recipients_replied "
+        "FROM marts.sms_campaign_performance WHERE provider = 'brevo' "
+        "AND traffic_kind = 'campaign'").fetchall()}
+    for campaign in account.campaigns.values():
+        stats = account.statistics(campaign, later)
+        if stats["sent"] == 0:
+            continue
+        assert figures[str(campaign.id)] == (
+            stats["sent"], stats["delivered"], stats["softBounces"], stats["hardBounces"],
+            stats["processing"], stats["unsubscriptions"], stats["answered"]), campaign.id
+    duplicates = con.execute(
+        "SELECT count(*) - count(DISTINCT sms_sid) FROM marts.fct_sms_messages "
+        "WHERE provider = 'brevo'").fetchone()[0]
+    assert duplicates == 0
+    sources = dict(con.execute("SELECT status_source, count(*) FROM marts.fct_sms_messages "
+                               "WHERE provider = 'brevo' GROUP BY 1").fetchall())
+    assert sources.get("callback", 0) > 0
+    priced = con.execute("SELECT sum(total_cost), sum(total_cost_in_currency) FROM "
+                         "marts.provider_comparison WHERE provider = 'brevo'").fetchone()
+    assert priced[0] > 0 and float(priced[1]) == pytest.approx(float(priced[0]) * 0.05, abs=0.01)
+    history = con.execute("SELECT count(*) FROM marts.sms_status_history WHERE provider = "
+                          "'brevo' AND source = 'callback:brevo_sms'").fetchone()[0]
+    assert history > 0
     con.close()

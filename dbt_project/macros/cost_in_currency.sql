@@ -16,10 +16,15 @@
 {% macro sms_cost_in_currency(cost, provider) -%}
     {%- set prices = {'exotel': var('sms_credit_price', none),
                       'brevo': var('brevo_credit_price', none)} -%}
+    {%- set priced = prices.items() | selectattr(1, 'ne', none) | list -%}
+    {%- if priced | length == 0 -%}
+        cast(null as decimal(18, 4))
+    {%- else -%}
     case {{ provider }}
-        {%- for name, price in prices.items() if price is not none %}
+        {%- for name, price in priced %}
         when '{{ name }}' then cast({{ cost }} * {{ price | float }} as decimal(18, 4))
         {%- endfor %}
         else cast(null as decimal(18, 4))
     end
+    {%- endif -%}
 {%- endmacro %}

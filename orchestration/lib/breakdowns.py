@@ -25,6 +25,20 @@ def placed_first(rows: Iterable[Row], label: Callable[[Row], str],
                                          str(label(row))))
 
 
+def top_groups(rows: Sequence[tuple], most: int) -> list[tuple]:
+    """Breakdown rows (channel, label, reached, submitted, succeeded, rate) as placed_first
+    ordered them, the named groups past the `most` largest folded into one `(N others)` row
+    (its counts summed, its rate theirs)."""
+    named = [row for row in rows if row[1] not in UNPLACED]
+    if len(named) <= most:
+        return list(rows)
+    rest = named[most:]
+    reached, submitted, succeeded = (sum(row[i] or 0 for row in rest) for i in (2, 3, 4))
+    folded = (rest[0][0], f"({len(rest)} others)", reached, submitted, succeeded,
+              succeeded / submitted if submitted else None)
+    return [*named[:most], folded, *[row for row in rows if row[1] in UNPLACED]]
+
+
 def unplaced_notes(rows: Sequence[Row], label: Callable[[Row], str],
                    volume: Callable[[Row], float | None], *, what: str) -> list[str]:
     """`unknown: 12.3% of messages, numbers whose range ...` for each unplaced group present."""

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.published import open_published
-from orchestration.lib.settings import DEFAULT_RATE_LIMIT_PER_MINUTE
+from orchestration.lib.settings import BREVO_REQUESTS_PER_HOUR, DEFAULT_RATE_LIMIT_PER_MINUTE
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,19 @@ class Status:
     published_at: dt.datetime
     run_id: str
     phone_numbers: str
-    runs: list[tuple[Any, ...]]  # channel, finished_at, campaigns pulled, records, rejected
+    # provider, channel, finished_at, campaigns pulled, records, rejected
+    runs: list[tuple[Any, ...]]
     row_counts: list[tuple[str, int]]
     rejected_total: int
     rejected_top: list[tuple[Any, ...]]  # entity, failed checks, records
     unreconciled: list[tuple[Any, ...]]  # channel, campaign, name, in warehouse, reported
-    # channel, finished_at, requests (all, list, campaign, detail, message), retries, campaigns
-    # pulled, of which skipped, messages polled, minutes at the provider's documented rate
+    # provider, channel, finished_at, requests (all, list, campaign, detail, message), retries,
+    # campaigns pulled, of which skipped, messages polled, minutes at the provider's own rate
     requests: list[tuple[Any, ...]]
     # kind (contacts, conversions), file, loaded_at, rows read, stored, rejected; newest first
     file_loads: list[tuple[Any, ...]] = field(default_factory=list)
+    # provider, last run finished_at, its requests, budget left, budget size
+    budgets: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def read_status(path: Path) -> Status:
@@ -39,18 +42,32 @@ def read_status(path: Path) -> Status:
     try:
         published_at, run_id, phones = con.execute(
             "SELECT published_at, run_id, phone_numbers FROM ops.publish").fetchall()[0]
-        runs = con.execute("""
-            SELECT channel, max(finished_at), arg_max(campaigns_pulled, finished_at),
-                   arg_max(records, finished_at), arg_max(rejected, finished_at)
-            FROM ops.ingest_runs GROUP BY channel ORDER BY channel""").fetchall()
-        requests = con.execute("""
-            SELECT channel, finished_at, requests, list_requests, campaign_requests,
-                   detail_requests, message_requests, retries, campaigns_pulled,
-                   campaigns_skipped, messages_polled,
-                   round(requests / $rate, 1) AS minutes_at_rate
+        # Copies published before the provider column read as Exotel's.
+        provider = ("coalesce(provider, 'exotel')" if has_column(con, "ops", "ingest_runs",
+                                                                "provider") else "'exotel'")
+        runs = con.execute(f"""
+            SELECT {provider} AS provider, channel, max(finished_at),
+                   arg_max(campaigns_pulled, finished_at), arg_max(records, finished_at),
+                   arg_max(rejected, finished_at)
+            FROM ops.ingest_runs GROUP BY ALL ORDER BY 1, 2""").fetchall()
+        # Minutes at the provider's own documented rate: Exotel's per minute, Brevo's an hour.
+        requests = con.execute(f"""
+            SELECT {provider} AS provider, channel, finished_at, requests, list_requests,
+                   campaign_requests, detail_requests, message_requests, retries,
+                   campaigns_pulled, campaigns_skipped, messages_polled,
+                   round(CASE WHEN {provider} = 'brevo' THEN requests * 60.0 / $brevo_rate
+                              ELSE requests / $rate END, 1) AS minutes_at_rate
             FROM ops.ingest_runs WHERE requests IS NOT NULL
             ORDER BY finished_at DESC LIMIT 10""",
-            {"rate": DEFAULT_RATE_LIMIT_PER_MINUTE}).fetchall()
+            {"rate": DEFAULT_RATE_LIMIT_PER_MINUTE,
+             "brevo_rate": BREVO_REQUESTS_PER_HOUR}).fetchall()
+        # A provider that budgets requests (Brevo: 100 an hour): its last run's spend and what
+        # was left of the window when it ended.
+        budgets = con.execute("""
+            SELECT provider, max(finished_at), arg_max(requests, finished_at),
+                   arg_max(budget_remaining, finished_at), arg_max(budget_limit, finished_at)
+            FROM ops.ingest_runs WHERE budget_limit IS NOT NULL GROUP BY ALL ORDER BY 1
+            """).fetchall() if has_column(con, "ops", "ingest_runs", "budget_limit") else []
         tables = [t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
         ).fetchall()]
@@ -61,13 +78,15 @@ def read_status(path: Path) -> Status:
             GROUP BY ALL ORDER BY 3 DESC LIMIT 5""").fetchall()
         rejected_total = con.execute(
             "SELECT coalesce(sum(records), 0) FROM ops.rejected_records_summary").fetchall()[0][0]
-        unreconciled = con.execute("""
+        key = ("provider, campaign_id" if has_column(con, "marts", "dim_campaigns", "provider")
+               else "campaign_id")
+        unreconciled = con.execute(f"""
             SELECT 'sms', p.campaign_id, p.campaign_name, p.messages_total, p.reported_total
-            FROM marts.sms_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
+            FROM marts.sms_campaign_performance p JOIN marts.dim_campaigns d USING ({key})
             WHERE d.is_receipt_window_closed AND NOT p.is_reconciled
             UNION ALL
             SELECT 'voice', p.campaign_id, p.campaign_name, p.contacts, p.reported_created
-            FROM marts.voice_campaign_performance p JOIN marts.dim_campaigns d USING (campaign_id)
+            FROM marts.voice_campaign_performance p JOIN marts.dim_campaigns d USING ({key})
             WHERE d.is_receipt_window_closed AND NOT p.is_reconciled ORDER BY 1, 2""").fetchall()
         loads = con.execute("""
             SELECT kind, source_file, loaded_at, rows_read, stored, rejected FROM ops.file_loads
@@ -76,7 +95,13 @@ def read_status(path: Path) -> Status:
     finally:
         con.close()
     return Status(published_at, run_id, phones, runs, counts, int(rejected_total), rejected,
-                  unreconciled, requests, loads)
+                  unreconciled, requests, loads, budgets)
+
+
+def has_column(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+        "AND column_name = ?", [schema, table, column]).fetchone()[0])
 
 
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

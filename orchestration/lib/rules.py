@@ -35,6 +35,15 @@ UNRECONCILED_PULL_ATTEMPTS: int = int(_project_vars()["unreconciled_pull_attempt
 REJECTED_WARN_SHARE: float = 0.001
 REJECTED_FAIL_SHARE: float = 0.01
 ALERT_MIN_VOLUME: int = int(_project_vars()["alert_min_volume"])
+# A campaign the provider suspended (Brevo's `suspended`: its soft bounces, hard bounces or
+# unsubscriptions ran high, seed 003) is told on its own, whichever campaign is latest.
+SUSPENDED_CAMPAIGN_STATUS = "suspended"
+SUSPENSION_ADVICE = (
+    "The provider suspends a campaign whose soft bounces, hard bounces or unsubscriptions run "
+    "high, to protect your sender reputation: remove invalid, landline and non-existent "
+    "numbers, send only within the hours the recipients' countries allow, review how consent "
+    "was collected and segment the list, then ask the provider's support to resume it (a soft "
+    "bounce its platform caused may be compensated).")
 VALID_PHONE_NUMBER_PATTERN: str = _project_vars()["valid_phone_number_pattern"]
 
 

@@ -30,6 +30,8 @@ DEFAULT_DLR_FINALIZATION_HOURS = 72
 # Receipts arrive up to 72 hours late; a window past 30 days is a typo, not a policy.
 MAX_DLR_FINALIZATION_HOURS = 30 * 24
 DEFAULT_RATE_LIMIT_PER_MINUTE = 200
+# Brevo's documented budget for reads (its "all other endpoints"): requests an hour.
+BREVO_REQUESTS_PER_HOUR = 100
 DEFAULT_PHONE_NUMBERS = "masked"
 DEFAULT_DAILY_RUN_CRON = "0 2 * * *"
 DEFAULT_RUN_LOCK_WAIT_SECONDS = 30
@@ -47,6 +49,8 @@ DEFAULT_QUERY_TIMEOUT_SECONDS = 120
 DEFAULT_UNSUBSCRIBE_KEYWORDS = ("STOP", "UNSUBSCRIBE")
 
 CREDENTIAL_VARIABLES = ("EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN")
+# Every provider the warehouse speaks, as the `provider` column names it, and as people do.
+PROVIDER_NAMES = {"exotel": "Exotel", "brevo": "Brevo"}
 
 
 class ConfigError(ValueError):
@@ -158,12 +162,29 @@ class Settings:
                   "EXOTEL_API_TOKEN": self.api_token}
         return [name for name in CREDENTIAL_VARIABLES if not values[name]]
 
+    @property
+    def exotel_configured(self) -> bool:
+        return not self.missing_credentials()
+
+    @property
+    def providers(self) -> list[str]:
+        """The providers a run reads: those whose credentials are set."""
+        return [name for name, configured in (("exotel", self.exotel_configured),
+                                              ("brevo", bool(self.brevo_api_key)))
+                if configured]
+
     def require_credentials(self) -> None:
-        """Raise ConfigError naming every missing credential at once."""
+        """Raise ConfigError unless some provider is configured, naming every missing
+        variable at once: Exotel's half set is a mistake whatever else is set."""
         missing = self.missing_credentials()
-        if missing:
-            raise ConfigError(f"{_names(missing)} {'is' if len(missing) == 1 else 'are'} not "
-                              "set: put them in the environment or in .env")
+        verb = "is" if len(missing) == 1 else "are"
+        if missing and len(missing) < len(CREDENTIAL_VARIABLES):
+            raise ConfigError(f"{_names(missing)} {verb} not set (Exotel needs all three): put "
+                              "them in the environment or in .env")
+        if not self.providers:
+            raise ConfigError(f"no provider is configured: {_names(missing)} {verb} not set "
+                              "(Exotel), nor BREVO_API_KEY (Brevo); set one provider's in the "
+                              "environment or in .env")
 
 
 def _api_url(name: str, url: str, example: str, credentials_hint: str) -> str:

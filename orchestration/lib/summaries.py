@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from orchestration.lib.breakdowns import placed_first, unplaced_notes
+from orchestration.lib.breakdowns import placed_first, top_groups, unplaced_notes
 from orchestration.lib.published import open_published
 from orchestration.lib.published_state import has_table, read_status
 from orchestration.lib.text_tables import format_table, pct
@@ -31,10 +31,27 @@ def kpi_summary(path: Path) -> str:
     con = open_published(path)
     try:
         sms = con.execute("""
-            SELECT campaign_name, campaign_status, messages_total, messages_delivered,
+            SELECT provider, campaign_name, campaign_status, messages_total, messages_delivered,
                    delivery_rate, rejection_rate, effective_reach, messages_pending,
                    health_status
-            FROM marts.sms_campaign_performance ORDER BY started_at""").fetchall()
+            FROM marts.sms_campaign_performance WHERE traffic_kind = 'campaign'
+            ORDER BY started_at""").fetchall()
+        # API-sent traffic (one pseudo-campaign per tag and day): one line per provider and tag.
+        transactional = con.execute("""
+            SELECT provider, split_part(campaign_id, '.', 2) AS tag, count(*) AS days,
+                   sum(messages_total), sum(messages_delivered),
+                   sum(messages_delivered) / nullif(sum(messages_submitted), 0),
+                   sum(messages_rejected) / nullif(sum(messages_total), 0),
+                   sum(messages_pending)
+            FROM marts.sms_campaign_performance WHERE traffic_kind = 'transactional'
+            GROUP BY ALL ORDER BY 1, 2""").fetchall()
+        providers = con.execute("""
+            SELECT provider, destination_country, sum(messages_total),
+                   sum(messages_delivered) / nullif(sum(messages_submitted), 0),
+                   sum(messages_failed) / nullif(sum(messages_submitted), 0),
+                   sum(messages_rejected) / nullif(sum(messages_total), 0),
+                   sum(total_cost_in_currency) / nullif(sum(delivered_costed), 0)
+            FROM marts.provider_comparison GROUP BY ALL ORDER BY 1, 3 DESC""").fetchall()
         voice = con.execute("""
             SELECT campaign_name, campaign_status, contacts, contacts_connected, connect_rate,
                    answer_rate, failure_rate, retry_success_rate, contacts_pending, health_status
@@ -45,10 +62,16 @@ def kpi_summary(path: Path) -> str:
     if sms:
         parts.append("SMS campaigns")
         parts.append(format_table(
-            ["campaign", "status", "messages", "delivered", "delivery", "rejection", "reach",
-             "pending", "health"],
-            [(n, s, t, d, pct(dr), pct(rr), pct(er), p, h)
-             for n, s, t, d, dr, rr, er, p, h in sms]))
+            ["provider", "campaign", "status", "messages", "delivered", "delivery", "rejection",
+             "reach", "pending", "health"],
+            [(v, n, s, t, d, pct(dr), pct(rr), pct(er), p, h)
+             for v, n, s, t, d, dr, rr, er, p, h in sms]))
+    if transactional:
+        parts.append("\nTransactional SMS (sent through the API; by tag, one campaign a day)")
+        parts.append(format_table(
+            ["provider", "tag", "days", "messages", "delivered", "delivery", "rejection",
+             "pending"],
+            [(v, g, n, t, d, pct(dr), pct(rr), p) for v, g, n, t, d, dr, rr, p in transactional]))
     if voice:
         parts.append("\nVoice campaigns")
         parts.append(format_table(
@@ -56,6 +79,13 @@ def kpi_summary(path: Path) -> str:
              "retry success", "pending", "health"],
             [(n, s, c, k, pct(cr), pct(ar), pct(fr), pct(rs), p, h)
              for n, s, c, k, cr, ar, fr, rs, p, h in voice]))
+    if len({row[0] for row in providers}) > 1:
+        parts.append("\nSMS providers side by side (marts.provider_comparison, all weeks)")
+        parts.append(format_table(
+            ["provider", "country", "messages", "delivery", "failure", "rejection",
+             "cost / delivered"],
+            [(v, c, t, pct(dr), pct(fr), pct(rr), "-" if cost is None else f"{cost:.3f}")
+             for v, c, t, dr, fr, rr, cost in providers]))
     total, delivered, submitted, pending = sms_totals(path)
     if total:
         rate = delivered / submitted if submitted else None
@@ -97,7 +127,8 @@ def audience_summary(path: Path) -> str:
         for channel in ("voice", "sms"):
             group = [row for row in rows if row[0] == channel]
             total = sum(row[2] or 0 for row in group)
-            ordered = placed_first(group, lambda row: row[1], lambda row: row[2])
+            ordered = top_groups(placed_first(group, lambda row: row[1], lambda row: row[2]),
+                                 MOST_GROUPS)
             shown += [(c, n, v, pct(v / total if total else None), b, s, pct(r))
                       for c, n, v, b, s, r in ordered]
             unit = "messages" if channel == "sms" else "contacts"
@@ -119,6 +150,9 @@ def audience_summary(path: Path) -> str:
                       for c, n, k, r, p in revenue]) if revenue else "  none credited",
         *([UNPRICED_NOTE] if revenue and any(p is None for *_, p in revenue) else [])])
 
+
+# A breakdown shows this many named groups per channel, the others folded into one row.
+MOST_GROUPS = 10
 
 # Costs are the provider's units (SMS credits, voice pulses), revenue is money: no ratio of
 # the two until the units have a price.

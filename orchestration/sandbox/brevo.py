@@ -102,6 +102,11 @@ def _iso(epoch: int) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def _number(draw: int, serial: int) -> int:
+    """A transactional recipient: French (+33 7...), or one in five Indian (+91 9...)."""
+    return 919_000_000_000 + draw if serial % 5 == 0 else 33_700_000_000 + draw
+
+
 def plan_campaigns(config: BrevoAccountConfig) -> list[Campaign]:
     """The account's marketing campaigns, oldest first, ids from 11 upwards in creation order
     (the last planned one runs high on bounces and is suspended)."""
@@ -114,6 +119,10 @@ def plan_campaigns(config: BrevoAccountConfig) -> list[Campaign]:
         scheduled = _epoch(config.start) + int(rng.uniform(0, span * 0.9))
         send_seconds = int(rng.uniform(0.5, 3.0) * 3600)
         numbers = 33_600_000_000 + rng.choice(99_999_999, size=size, replace=False)
+        # One recipient in five is in India (+91 9...), where Exotel sends too: the provider
+        # comparison then has a country both serve.
+        numbers = np.where(np.arange(size) % 5 == 4, 919_000_000_000 + numbers % 1_000_000_000,
+                           numbers)
         # The last campaign runs high on bounces: Brevo suspends it (seed 003).
         suspended = index == config.campaigns - 1 and config.campaigns > 1
         p_soft, p_hard = (0.14, 0.08) if suspended else (0.03, 0.015)
@@ -159,8 +168,9 @@ def plan_transactional(config: BrevoAccountConfig) -> list[TransactionalMessage]
             else:
                 events.append(("delivered", sent + int(rng.integers(2, 40)), ""))
             messages.append(TransactionalMessage(
-                message_id=f"<2026{serial:08d}.sandbox@smtp-relay.mailin.fr>",
-                number=int(33_700_000_000 + rng.integers(0, 99_999_999)),
+                # numeric, as the webhooks send it (the events API as text)
+                message_id=str(2026_0000_0000 + serial),
+                number=_number(int(rng.integers(0, 99_999_999)), serial),
                 tag=TAGS[serial % len(TAGS)], events=tuple(events)))
         day += 86400
     return messages

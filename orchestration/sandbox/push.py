@@ -198,6 +198,10 @@ class CallbackPusher:
                 self._clients.append(client)
         return client
 
+    def _post(self, url: str, payload: dict[str, Any]) -> httpx.Response:
+        """One callback as the provider sends it: Exotel's token in the query string."""
+        return self._client().post(url, params={"token": self.token}, json=payload)
+
     def _send(self, item: tuple[str, dict[str, Any]], stats: PushStats) -> None:
         path, payload = item
         url = f"{self.base_url}{path}"
@@ -207,7 +211,7 @@ class CallbackPusher:
                 if attempt:
                     stats.retried += 1
             try:
-                answer = self._client().post(url, params={"token": self.token}, json=payload)
+                answer = self._post(url, payload)
             except httpx.HTTPError:
                 answer = None
             if answer is not None and answer.status_code in (200, 400, 401, 413):

@@ -2,7 +2,8 @@
 -- figures the provider itself reports (reported_*, the reconciliation's other side).
 -- Brevo: its marketing campaigns (sent = delivered + processing + soft + hard bounces; Brevo
 -- rejects nothing it counts as sent), and its transactional traffic as one pseudo-campaign per
--- tag and local day (int_brevo_sms_messages), which reports no figures of its own.
+-- tag and local day (int_brevo_sms_messages), which reports no figures of its own; and a
+-- campaign only its webhooks have shown so far.
 {{ config(materialized='view') }}
 
 with exotel as (
@@ -11,6 +12,21 @@ with exotel as (
 
 brevo as (
     select * from {{ ref('stg_brevo__sms_campaigns') }}
+),
+
+-- A campaign whose webhooks arrived before any pull listed it (it started since): shown from
+-- its messages until the next pull names it.
+brevo_pushed_only as (
+    select
+        provider,
+        campaign_id,
+        min(submitted_at) as started_at,
+        max(loaded_at) as loaded_at
+    from {{ ref('int_brevo_sms_messages') }}
+    where
+        traffic_kind = 'campaign'
+        and campaign_id not in (select brevo.campaign_id from brevo)
+    group by provider, campaign_id
 ),
 
 brevo_transactional as (
@@ -69,6 +85,28 @@ select
     0::bigint as reported_rejected,
     loaded_at
 from brevo
+union all
+select
+    provider,
+    campaign_id,
+    'campaign' as traffic_kind,
+    'Brevo campaign ' || campaign_id || ' (not pulled yet)' as campaign_name,
+    'inProcess' as campaign_status,
+    started_at as created_at,
+    started_at,
+    null::timestamptz as ended_at,
+    null::varchar as sender_id,
+    'promotional' as message_type,
+    null::varchar as dlt_template_id,
+    null::varchar[] as list_ids,
+    null::bigint as reported_total,
+    null::bigint as reported_submitted,
+    null::bigint as reported_delivered,
+    null::bigint as reported_failed,
+    null::bigint as reported_pending,
+    null::bigint as reported_rejected,
+    loaded_at
+from brevo_pushed_only
 union all
 select
     provider,

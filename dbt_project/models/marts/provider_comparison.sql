@@ -53,6 +53,7 @@ select
     messages_rejected,
     messages_pending,
     messages_costed,
+    delivered_costed,
     {{ safe_divide('messages_delivered', 'messages_submitted') }} as delivery_rate,
     {{ safe_divide('messages_failed', 'messages_submitted') }} as failure_rate,
     {{ safe_divide('soft_bounces', 'messages_submitted') }} as soft_bounce_rate,

@@ -25,6 +25,8 @@ from orchestration.lib.brevo import (
 from orchestration.lib.retry import RetryPolicy
 
 BREVO_KEY = dg.AssetKey(["raw", "brevo_sms"])
+# Its runs in raw.ingest_runs (Exotel's are sms and voice).
+BREVO_CHANNEL = "brevo_sms"
 # Transactional days read again on each run (events arrive late: soft bounces for 72 hours), and
 # how far back a first run reads.
 LOOKBACK_DAYS = 3
@@ -87,8 +89,26 @@ def brevo_ingest(context: dg.AssetExecutionContext,
             if in_transaction:  # the day's events and counts go together, or not at all
                 con.execute("ROLLBACK")
             context.log.warning("brevo transactional events: %s (read again next run)", error)
-    spent = client.stats.requests
-    left = client.budget.remaining
+        spent = client.stats.requests
+        left = client.budget.remaining
+        kinds = client.stats.by_kind
+        # The run in the shared run log (status, freshness, the rejected-share rule), its
+        # channel brevo_sms: list requests are the change detector, the rest follow changes.
+        con.execute(
+            """
+            INSERT INTO raw.ingest_runs (
+                channel, run_id, started_at, finished_at, campaigns_listed, campaigns_pulled,
+                campaigns_not_found, records, rejected, requests, list_requests,
+                campaign_requests, detail_requests, message_requests, retries,
+                campaigns_skipped, campaigns_failed, provider, budget_remaining, budget_limit)
+            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'brevo', ?, ?)
+            """,
+            [BREVO_CHANNEL, run_id, now, dt.datetime.now(dt.UTC), len(listed), exported,
+             recipients + rejected + events + event_rejects, rejected + event_rejects, spent,
+             kinds["list"], kinds["campaign"],
+             kinds["export"] + kinds["process"] + kinds["file"], kinds["events"] + kinds["reports"],
+             client.stats.retries, len(listed) - len(plans), incomplete, left,
+             client.budget.limit])
     context.log.info(
         "%d campaigns listed, %d changed, %d exported (%d incomplete: next run), %d recipient "
         "rows, %d transactional events new; %d requests%s", len(listed), len(changed),

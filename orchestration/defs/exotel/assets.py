@@ -112,6 +112,13 @@ def ingest(
     failed: list[str] = []
     backfill = config.backfill()
 
+    if not settings.exotel_configured:
+        # Which providers run follows from which credentials are set.
+        context.log.info("no EXOTEL_* credentials: Exotel %s not read", channel.name)
+        for key in (campaign_key, detail_key):
+            yield dg.MaterializeResult(asset_key=key, metadata={"requests": 0,
+                                                                "configured": False})
+        return
     with exotel.open_client() as client, warehouse.connect() as con, \
             tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
         records = list(channel.list_campaigns(client))
@@ -178,8 +185,8 @@ def ingest(
                 channel, run_id, started_at, finished_at, campaigns_listed, campaigns_pulled,
                 campaigns_not_found, records, rejected, requests, list_requests,
                 campaign_requests, detail_requests, message_requests, retries,
-                campaigns_skipped, messages_polled, campaigns_failed)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                campaigns_skipped, messages_polled, campaigns_failed, provider)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'exotel')
             """,
             [channel.name, context.run.run_id, started_at, dt.datetime.now(dt.UTC), len(listed),
              len(pulls), len(not_found), loaded + rejected, rejected, client.stats.requests,

@@ -101,6 +101,11 @@ ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS retries INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS campaigns_skipped INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS messages_polled INTEGER;
 ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS campaigns_failed INTEGER;
+-- The provider of the run (NULL on Exotel's rows of earlier versions), and where a provider
+-- budgets requests (Brevo: 100 an hour) what was left of it and its size at the run's end.
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS provider VARCHAR;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS budget_remaining INTEGER;
+ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS budget_limit INTEGER;
 -- A campaign a run could not pull (the API failed for it alone past its retries, or answered it
 -- broken): nothing of it was kept, the other campaigns landed, the next run tries it again.
 CREATE TABLE IF NOT EXISTS raw.campaign_pull_failures (

@@ -5,10 +5,13 @@ verdict reads): each row's `alert_rule` fires when its check does. Two rows of o
 delivery below 92% is watch, below 90% investigate) make one alert, at the worse severity
 (watch is a warning, investigate an error).
 
-**What is judged**: each channel's latest campaign (by start) with at least
-`alert_min_volume` outcomes (dbt var): the account as it is sending now. A configuration
-problem (a DLT template that stopped matching) shows in the campaign being sent; once a later
-campaign is clean, the alert resolves. A smaller campaign is too small to judge.
+**What is judged**: each provider's and channel's latest campaign (by start) with at least
+`alert_min_volume` outcomes (dbt var): the account as it is sending now. A provider other than
+Exotel has its own alert per rule (`brevo_<rule>`). A campaign the provider suspended raises its
+own alert (`<provider>_campaign_suspended_<campaign>`), whichever campaign is the latest.
+A configuration problem (a DLT template that stopped matching) shows in the campaign being
+sent; once a later campaign is clean, the alert resolves. A smaller campaign is too small to
+judge.
 
 **State, not spam** (`marts.alerts`): an alert fires once when its condition starts (a row
 with `first_seen`), is updated while it holds (`last_seen`, the latest figure and campaign), and
@@ -33,8 +36,14 @@ import duckdb
 import orjson
 
 from orchestration.lib.alerts.notify import Alert, Delivery, send_email, send_webhook
-from orchestration.lib.rules import ALERT_MIN_VOLUME, HealthThreshold, alert_thresholds
-from orchestration.lib.settings import AlertDelivery
+from orchestration.lib.rules import (
+    ALERT_MIN_VOLUME,
+    SUSPENDED_CAMPAIGN_STATUS,
+    SUSPENSION_ADVICE,
+    HealthThreshold,
+    alert_thresholds,
+)
+from orchestration.lib.settings import PROVIDER_NAMES, AlertDelivery
 
 # Per channel: the performance mart, and how many outcomes a campaign has to be judged on.
 CHANNEL_MARTS = {
@@ -83,14 +92,14 @@ def _words(check: HealthThreshold, value: float) -> str:
     return f"{check.label} {value:.1%} is {way} {check.threshold:.0%}"
 
 
-def _hour_drop_words(con: duckdb.DuckDBPyConnection, channel: str, campaign_id: str,
-                     check: HealthThreshold) -> str:
+def _hour_drop_words(con: duckdb.DuckDBPyConnection, provider: str, channel: str,
+                     campaign_id: str, check: HealthThreshold) -> str:
     """The drop detector's finding in words: which hour, its rate and the usual one."""
     hour, rate, baseline, drop = con.execute(
         "SELECT hour_started_at_local, success_rate, baseline_rate, relative_drop "
-        "FROM marts.hourly_success_rates WHERE channel = ? AND campaign_id = ? "
+        "FROM marts.hourly_success_rates WHERE provider = ? AND channel = ? AND campaign_id = ? "
         "AND relative_drop IS NOT NULL ORDER BY relative_drop DESC LIMIT 1",
-        [channel, campaign_id]).fetchone()
+        [provider, channel, campaign_id]).fetchone()
     what = "Delivery rate" if channel == "sms" else "First-attempt connect rate"
     return (f"{what} {rate:.1%} in the hour from {hour:%Y-%m-%d %H:00} (account time) is "
             f"{drop:.0%} below the account's {baseline:.1%} at that hour over the previous "
@@ -98,29 +107,68 @@ def _hour_drop_words(con: duckdb.DuckDBPyConnection, channel: str, campaign_id: 
 
 
 def evaluate(con: duckdb.DuckDBPyConnection) -> list[Finding]:
-    """The rules whose condition holds on each channel's latest campaign."""
+    """The rules whose condition holds on each provider's and channel's latest campaign, and
+    every campaign a provider suspended."""
     findings = []
     for channel, (mart, volume) in CHANNEL_MARTS.items():
         checks = [c for c in alert_thresholds() if c.channel == channel]
         metrics = sorted({c.metric for c in checks})
-        latest = con.execute(
-            f"SELECT campaign_id, campaign_name, {', '.join(metrics)} FROM marts.{mart} "
-            f"WHERE {volume} >= ? AND started_at IS NOT NULL "
-            "ORDER BY started_at DESC, campaign_id DESC LIMIT 1", [ALERT_MIN_VOLUME]).fetchone()
-        if latest is None:
-            continue
-        campaign_id, name, *values = latest
-        measured = dict(zip(metrics, values, strict=True))
-        for rule in dict.fromkeys(c.alert_rule for c in checks):
-            fired = [c for c in checks if c.alert_rule == rule and c.fires(measured[c.metric])]
-            if not fired:
+        # Campaigns only: API traffic (a transactional day) is not a campaign being sent.
+        campaigns = "traffic_kind = 'campaign'" if channel == "sms" else "true"
+        providers = [p for (p,) in con.execute(
+            f"SELECT DISTINCT provider FROM marts.{mart} ORDER BY 1").fetchall()]
+        for provider in providers:
+            latest = con.execute(
+                f"SELECT campaign_id, campaign_name, {', '.join(metrics)} FROM marts.{mart} "
+                f"WHERE provider = ? AND {campaigns} AND {volume} >= ? "
+                "AND started_at IS NOT NULL ORDER BY started_at DESC, campaign_id DESC LIMIT 1",
+                [provider, ALERT_MIN_VOLUME]).fetchone()
+            if latest is None:
                 continue
-            worst = max(fired, key=lambda c: c.level == "investigate")
-            value = float(measured[worst.metric])
-            words = (_hour_drop_words(con, channel, campaign_id, worst)
-                     if worst.metric.endswith("_hour_drop") else _words(worst, value))
-            findings.append(Finding(rule, channel, SEVERITY[worst.level], campaign_id, name,
-                                    value, worst.threshold, words, worst.advice))
+            campaign_id, name, *values = latest
+            measured = dict(zip(metrics, values, strict=True))
+            for rule in dict.fromkeys(c.alert_rule for c in checks):
+                fired = [c for c in checks
+                         if c.alert_rule == rule and c.fires(measured[c.metric])]
+                if not fired:
+                    continue
+                worst = max(fired, key=lambda c: c.level == "investigate")
+                value = float(measured[worst.metric])
+                words = (_hour_drop_words(con, provider, channel, campaign_id, worst)
+                         if worst.metric.endswith("_hour_drop") else _words(worst, value))
+                findings.append(Finding(
+                    _rule_of(provider, rule), channel, SEVERITY[worst.level], campaign_id,
+                    _named(provider, name), value, worst.threshold, words, worst.advice))
+    return findings + _suspended(con)
+
+
+def _rule_of(provider: str, rule: str) -> str:
+    """Exotel's alerts keep the thresholds file's names; another provider's are its own."""
+    return rule if provider == "exotel" else f"{provider}_{rule}"
+
+
+def _named(provider: str, name: str | None) -> str | None:
+    if provider == "exotel" or name is None:
+        return name
+    return f"{name} ({PROVIDER_NAMES.get(provider, provider)})"
+
+
+def _suspended(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Each campaign a provider suspended, with the rates that got it suspended."""
+    rows = con.execute(
+        "SELECT provider, campaign_id, campaign_name, soft_bounce_rate, hard_bounce_rate, "
+        "unsubscribe_rate FROM marts.sms_campaign_performance WHERE campaign_status = ? "
+        "ORDER BY provider, campaign_id", [SUSPENDED_CAMPAIGN_STATUS]).fetchall()
+    findings = []
+    for provider, campaign_id, name, soft, hard, unsubscribed in rows:
+        rates = ", ".join(f"{label} {value:.1%}" for label, value in (
+            ("soft bounces", soft), ("hard bounces", hard), ("unsubscribes", unsubscribed))
+            if value is not None)
+        findings.append(Finding(
+            f"{provider}_campaign_suspended_{campaign_id}", "sms", "error", campaign_id,
+            _named(provider, name), None, None,
+            f"{PROVIDER_NAMES.get(provider, provider)} suspended the campaign"
+            + (f" ({rates})" if rates else ""), SUSPENSION_ADVICE))
     return findings
 
 
