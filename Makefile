@@ -45,7 +45,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.callbacks
 	$(BIN)/python -m bench.requests
+	$(BIN)/python -m bench.brevo_requests
 	$(BIN)/python -m bench.contacts
+
+# Brevo's requests per run against the fewest the data allows, and an account's capacity.
+bench-brevo: $(STAMP)
+	$(BIN)/python -m bench.brevo_requests
 
 # API requests per run against the fewest the data allows (a load, then 7 daily runs).
 bench-requests: $(STAMP)

@@ -111,7 +111,11 @@ def run_pipeline(
     if not refresh:
         config = ingest_config or {}
         run_config["ops"] = {name: {"config": config} for name in ("voice_ingest", "sms_ingest")}
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    home = os.environ.get("DAGSTER_HOME")
+    if home and not os.path.isdir(home):
+        raise ConfigError(f"DAGSTER_HOME {home} is not a folder: create it (mkdir -p {home}) "
+                          "or unset DAGSTER_HOME to keep runs in memory")
+    instance = dg.DagsterInstance.get() if home else None
     result = job.execute_in_process(run_config=run_config, instance=instance,
                                     raise_on_error=False, asset_selection=selection)
     if not result.success:

@@ -281,15 +281,18 @@ def test_the_demo_shows_callbacks_end_to_end(demo_run):
     """`make demo` runs the receiver: the sandbox pushes, the refresh loads, the marts move."""
     out = demo_run["result"].stdout
     assert "answered 200 and stored" in out and "Refreshed:" in out
-    pushed = next(line for line in out.splitlines() if "answered 200 and stored" in line)
+    # Exotel's callbacks and Brevo's webhooks, each line saying how many were stored
+    pushed = [line for line in out.splitlines() if "answered 200 and stored" in line]
     refreshed = next(line for line in out.splitlines() if "Refreshed:" in line)
-    accepted = int(pushed.split(", ")[-1].split()[0].replace(",", ""))
+    accepted = [int(line.split(", ")[-1].split()[0].replace(",", "")) for line in pushed]
     loaded = int(refreshed.split("Refreshed: ")[1].split()[0].replace(",", ""))
-    assert accepted > 0 and loaded == accepted
+    assert len(accepted) == 2 and min(accepted) > 0 and loaded == sum(accepted)
+    assert "Brevo:" in pushed[1] and "(Authorization: Bearer)" in pushed[1]
     with duckdb.connect(str(demo_run["published"]), read_only=True) as con:
         sources = dict(con.execute("SELECT source, count(*) FROM marts.sms_status_history "
                                    "GROUP BY 1").fetchall())
     assert sources.get("pull", 0) > 0 and sources.get("callback:sms", 0) > 0
+    assert sources.get("callback:brevo_sms", 0) > 0
 
 
 def test_the_refresh_schedule_skips_when_busy_or_idle_and_runs_when_callbacks_wait(tmp_path):

@@ -216,10 +216,10 @@ def test_status_reports_runs_counts_rejects_and_reconciliation(synced) -> None:
     assert "marts.fct_sms_messages" in result.stdout
     # The sync's requests, by kind, as the run recorded them: a row per channel.
     requests = result.stdout.split("API requests of the last ingest runs")[1].split("Row counts")[0]
-    rows = [line.split() for line in requests.splitlines() if line.startswith(("sms", "voice"))]
-    assert sorted(row[0] for row in rows) == ["sms", "voice"]
+    rows = [line.split() for line in requests.splitlines() if line.startswith("exotel")]
+    assert sorted(row[1] for row in rows) == ["sms", "voice"]
     for row in rows:  # requests = list + campaign + detail + message
-        total, kinds = int(row[3].replace(",", "")), [int(v.replace(",", "")) for v in row[4:8]]
+        total, kinds = int(row[4].replace(",", "")), [int(v.replace(",", "")) for v in row[5:9]]
         assert total == sum(kinds) and kinds[2] > 0
 
 

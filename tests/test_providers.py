@@ -81,6 +81,11 @@ def test_brevo_campaigns_have_the_same_figures_brevo_reports(brevo_marts) -> Non
         assert rows[campaign_id][:8] == figures, campaign_id
         # every campaign that sent reconciles with Brevo's statistics; a queued one sent none
         assert rows[campaign_id][8] is True or figures[0] == "queued"
+    # an export gives no message its send time: no delivery latency without a webhook's `sent`
+    latencies = con.execute(
+        "SELECT count(*), count(delivery_latency_seconds) FROM marts.fct_sms_messages "
+        "WHERE provider = 'brevo' AND traffic_kind = 'campaign' AND is_delivered").fetchone()
+    assert latencies[0] > 0 and latencies[1] == 0
     keys = con.execute("SELECT provider, campaign_id, list_ids FROM marts.dim_campaigns "
                        "WHERE provider = 'brevo' AND traffic_kind = 'campaign'").fetchall()
     assert {k[1] for k in keys} == set(expected) and all(k[2] for k in keys)
@@ -239,7 +244,82 @@ def test_webhooks_merge_with_the_pulls_newest_wins_each_counted_once(tmp_path) -
     priced = con.execute("SELECT sum(total_cost), sum(total_cost_in_currency) FROM "
                          "marts.provider_comparison WHERE provider = 'brevo'").fetchone()
     assert priced[0] > 0 and float(priced[1]) == pytest.approx(float(priced[0]) * 0.05, abs=0.01)
+    # a webhook's `sent` gives the message its send time, so its delivery latency is known
+    latency = con.execute(
+        "SELECT count(delivery_latency_seconds), min(delivery_latency_seconds) "
+        "FROM marts.fct_sms_messages WHERE provider = 'brevo' AND traffic_kind = 'campaign' "
+        "AND is_delivered").fetchone()
+    assert latency[0] > 0 and latency[1] >= 0
     history = con.execute("SELECT count(*) FROM marts.sms_status_history WHERE provider = "
                           "'brevo' AND source = 'callback:brevo_sms'").fetchone()[0]
     assert history > 0
     con.close()
+
+
+# ---- which providers run: the credentials set ------------------------------------------------
+
+CLI = [sys.executable, "-m", "orchestration.cli"]
+CREDENTIALS = ("EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN", "BREVO_API_KEY",
+               "BREVO_BASE_URL")
+
+
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    return subprocess.run([*CLI, *args], env={**clean, **env}, cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def _one_line(result: subprocess.CompletedProcess[str], names: str) -> str:
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and names in lines[0], result.stderr
+    return lines[0]
+
+
+def test_a_run_with_no_provider_names_every_variable_in_one_line(tmp_path) -> None:
+    result = _cli("sync", env={"WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}, cwd=tmp_path)
+    _one_line(result, "BREVO_API_KEY")
+    # a Dagster home that does not exist is a mistake named in one line, not a traceback
+    missing = _cli("sync", env={"WAREHOUSE_PATH": str(tmp_path / "w.duckdb"),
+                                "BREVO_API_KEY": "k", "DAGSTER_HOME": str(tmp_path / "nope")},
+                   cwd=tmp_path)
+    assert "mkdir -p" in _one_line(missing, "DAGSTER_HOME")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    for name in ("EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN", "BREVO_API_KEY"):
+        assert name in lines[0]
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_brevo_alone_syncs_and_status_shows_its_requests_and_budget(tmp_path) -> None:
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    config = BrevoAccountConfig(seed=5, campaigns=3, recipients=(120, 200),
+                                transactional_per_day=(5, 10),
+                                start=today - dt.timedelta(days=6), end=today)
+    env = {"WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+           "PUBLISHED_PATH": str(tmp_path / "published.duckdb"),
+           "BREVO_EXPORT_WAIT_SECONDS": "5"}
+    with BrevoSandbox(config, now=dt.datetime.now(dt.UTC)).start() as server:
+        synced = _cli("sync", env={**env, **server.environment()}, cwd=tmp_path)
+        assert synced.returncode == 0, synced.stderr[-3000:]
+        assert "Checking the API" not in synced.stdout  # no Exotel call without its keys
+        assert "Providers: Brevo" in synced.stdout
+        spent = server.stats.requests
+    assert "no EXOTEL_* credentials: Exotel sms not read" in synced.stderr
+    # the suspended campaign is told whichever is latest
+    assert "brevo_campaign_suspended_" in synced.stdout
+    status = _cli("status", "--published", env["PUBLISHED_PATH"], env=env, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "brevo     brevo_sms" in status.stdout
+    budget = [line for line in status.stdout.splitlines() if "request budget" in line]
+    # the window is what Brevo's headers said at the end (the export files are not counted in
+    # it; the run's requests are)
+    assert len(budget) == 1 and f"leaving {100 - spent} of 100" in budget[0]
+    con = duckdb.connect(env["PUBLISHED_PATH"], read_only=True)
+    providers = dict(con.execute("SELECT provider, count(*) FROM marts.sms_campaign_performance "
+                                 "GROUP BY 1").fetchall())
+    con.close()
+    assert set(providers) == {"brevo"} and providers["brevo"] > 3

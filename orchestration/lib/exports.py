@@ -50,15 +50,16 @@ class Export:
 _EXPORTS = {
     ("failed", "sms"): ("Failed recipients", (
         ("recipient", "recipient_number"), ("status", "final_status"), "fail_reason",
-        "error_code", "error_category", "bounce_type", "attempts", "last_attempt_at"),
+        "error_code", "error_category", "bounce_type", "attempts", "last_attempt_at", "provider"),
         "failed_recipients", "error_category, recipient_number"),
     ("contacts", "sms"): ("Recipients", (
         ("recipient", "recipient_number"), "is_valid_number", "status", "detailed_status",
-        "detailed_status_code", "fail_reason", "submitted_at", "delivered_at"),
+        "detailed_status_code", "fail_reason", "submitted_at", "delivered_at", "provider"),
         "sms_recipients", "submitted_at NULLS LAST, sms_sid"),
     ("contacts", "voice"): ("Contacts", (
         ("contact", "contact_number"), "is_valid_number", "final_status", "attempts",
-        "last_duration_seconds", "outcome_reason", "first_attempt_at", "last_attempt_at"),
+        "last_duration_seconds", "outcome_reason", "first_attempt_at", "last_attempt_at",
+        "provider"),
         "voice_contacts", "first_attempt_at NULLS LAST, contact_number"),
 }
 _EXPORTS[("failed", "voice")] = _EXPORTS[("failed", "sms")]

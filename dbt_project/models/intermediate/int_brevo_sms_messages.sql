@@ -87,6 +87,7 @@ pushed as (
         bool_or(is_replied) as is_replied,
         bool_or(is_unsubscribed) as is_unsubscribed,
         min(status_at) as submitted_at,
+        min(status_at) filter (where provider_event = 'sent') as sent_at,
         max(status_at) as status_at,
         max(parts) as parts,
         max(credits_used) as credits_used,
@@ -109,6 +110,7 @@ joined as (
         pushed.is_replied as pushed_is_replied,
         pushed.is_unsubscribed as pushed_is_unsubscribed,
         pushed.submitted_at as pushed_submitted_at,
+        pushed.sent_at as pushed_sent_at,
         pushed.status_at as pushed_status_at,
         pushed.parts,
         pushed.credits_used,
@@ -139,7 +141,11 @@ merged as (
         coalesce(is_replied, false) or coalesce(pushed_is_replied, false) as is_replied,
         coalesce(is_unsubscribed, false) or coalesce(pushed_is_unsubscribed, false)
             as is_unsubscribed,
-        coalesce(submitted_at, pushed_submitted_at) as submitted_at,
+        -- a campaign's export gives no message its send time (only the campaign's start): a
+        -- webhook's `sent` does, and only then is the delivery latency known
+        coalesce(pushed_sent_at, submitted_at, pushed_submitted_at) as submitted_at,
+        coalesce(message_type, pushed_message_type) = 'transactional'
+        or pushed_sent_at is not null as is_sent_at_known,
         case when pushed_wins then pushed_status_at else status_at end as status_at,
         -- a webhook carries no reason: the pull's stays while it tells the same state
         case
@@ -203,6 +209,7 @@ select
     merged.bounce_type as event_bounce_type,
     merged.is_replied,
     merged.is_unsubscribed,
+    coalesce(merged.is_sent_at_known, false) as is_sent_at_known,
     merged.status_source,
     merged.loaded_at
 from merged

@@ -126,6 +126,7 @@ exotel_messages as (
         null::varchar as event_bounce_type,
         false as is_replied,
         false as is_unsubscribed,
+        true as is_sent_at_known,
         case when pushed_wins then 'callback' else 'pull' end as status_source,
         greatest(pulled_loaded_at, pushed_loaded_at) as loaded_at
     from joined
@@ -220,8 +221,11 @@ select
     submitted_at,
     delivered_at,
     {{ to_local('submitted_at') }} as submitted_at_local,
-    case when is_delivered then date_diff('second', submitted_at, delivered_at) end
-        as delivery_latency_seconds,
+    -- only where the message's own send time is known (not a campaign's start)
+    case
+        when is_delivered and is_sent_at_known
+            then date_diff('second', submitted_at, delivered_at)
+    end as delivery_latency_seconds,
     coalesce(updated_at, delivered_at, submitted_at) as last_status_at,
     is_replied,
     is_unsubscribed,

@@ -15,7 +15,7 @@ from orchestration.lib.audience.numbers import parse_one, unscientific
 from orchestration.lib.published import ReadError, open_published
 from orchestration.lib.settings import Settings
 
-HEADERS = ("channel", "campaign", "sent_at", "status", "detailed_status", "fail_reason",
+HEADERS = ("provider", "channel", "campaign", "sent_at", "status", "detailed_status", "fail_reason",
            "attempt", "number")
 
 
@@ -68,7 +68,7 @@ def find(settings: Settings, published: Path, query: str) -> History:
                     "SELECT DISTINCT recipient_key FROM marts.dim_contacts "
                     "WHERE external_id = ?", [query]).fetchall()]
         rows = con.execute(
-            "SELECT channel, campaign_name, sent_at_local, status, detailed_status, "
+            "SELECT provider, channel, campaign_name, sent_at_local, status, detailed_status, "
             "fail_reason, attempt_number, recipient_number FROM marts.recipient_history "
             "WHERE recipient_key IN (SELECT unnest(?::VARCHAR[])) "
             "ORDER BY sent_at_local, channel, attempt_number", [keys]).fetchall()

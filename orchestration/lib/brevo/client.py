@@ -138,7 +138,10 @@ class BrevoClient:
         completes; its export URL."""
         poll = poll or self.retry
         started = self._clock()
-        attempt = 0
+        # A file is never ready the moment it is asked for: the first poll waits one step,
+        # so a quick export costs one poll (requests are Brevo's clock).
+        self._sleep(poll.base_delay_seconds)
+        attempt = 1
         while True:
             process = self._json("GET", f"/processes/{int(process_id)}", kind="process")
             status = process.get("status")

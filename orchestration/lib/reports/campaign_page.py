@@ -21,6 +21,7 @@ from orchestration.lib.reports.campaign_data import (
 from orchestration.lib.reports.format import DASH, count, duration, local_time, pct, plural
 from orchestration.lib.reports.verdict import Verdict, failure_causes, judge
 from orchestration.lib.rules import TERMINAL_CAMPAIGN_STATUSES, retry_rule
+from orchestration.lib.settings import PROVIDER_NAMES
 
 GREEN, RED, ORANGE, GREY = "#16a34a", "#dc2626", "#f59e0b", "#9ca3af"
 BLUE, DARK_BLUE, PURPLE, BROWN = "#60a5fa", "#1d4ed8", "#8b5cf6", "#92400e"
@@ -86,6 +87,7 @@ def _summary_fields(report: CampaignData, ctx: ReportContext) -> list[tuple[str,
         sender = ("Caller ID (ExoPhone)", meta["caller_id"] or DASH)
     return [
         ("Campaign", meta["campaign_name"] or DASH), ("Campaign ID", report.campaign_id),
+        ("Provider", PROVIDER_NAMES.get(meta.get("provider"), meta.get("provider") or DASH)),
         ("Type", kind), sender, ("Status", meta["campaign_status"] or DASH),
         ("Created", local_time(meta["created_at"], ctx.zone)),
         ("Starts (scheduled)" if _not_started(report) else "Started",
