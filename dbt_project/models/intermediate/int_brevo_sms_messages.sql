@@ -193,12 +193,15 @@ select
     merged.submitted_at,
     case when merged.status = 'delivered' then merged.status_at end as delivered_at,
     merged.status_at as updated_at,
-    -- a refusal names no reason: its event names it (seed dim_error_codes)
+    -- a refusal names no reason, nor does a webhook's bounce (the next export gives it): the
+    -- event names them (seed dim_error_codes)
     coalesce(
         reason_codes.code,
         case
             when merged.status = 'rejected'
                 then 'BREVO_' || upper(coalesce(merged.provider_event, 'rejected'))
+            when merged.status = 'failed'
+                then 'BREVO_' || upper(coalesce(merged.bounce_type, 'soft')) || '_BOUNCE'
         end
     ) as error_code,
     merged.fail_reason as error_message,
