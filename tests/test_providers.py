@@ -244,6 +244,12 @@ def test_webhooks_merge_with_the_pulls_newest_wins_each_counted_once(tmp_path) -
     priced = con.execute("SELECT sum(total_cost), sum(total_cost_in_currency) FROM "
                          "marts.provider_comparison WHERE provider = 'brevo'").fetchone()
     assert priced[0] > 0 and float(priced[1]) == pytest.approx(float(priced[0]) * 0.05, abs=0.01)
+    # a bounce only a webhook has told (no reason yet) still has a code, its category and action
+    unmapped = con.execute(
+        "SELECT count(*) FROM marts.fct_sms_messages AS m LEFT JOIN marts.dim_error_codes AS c "
+        "ON m.error_code = c.code WHERE m.provider = 'brevo' AND (m.is_failed OR m.is_rejected) "
+        "AND c.code IS NULL").fetchone()[0]
+    assert unmapped == 0
     # a webhook's `sent` gives the message its send time, so its delivery latency is known
     latency = con.execute(
         "SELECT count(delivery_latency_seconds), min(delivery_latency_seconds) "
