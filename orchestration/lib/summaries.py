@@ -105,12 +105,12 @@ def audience_summary(path: Path) -> str:
             FROM marts.campaign_list_performance WHERE label_kind IN ('list', 'none')
             GROUP BY ALL""").fetchall()
         revenue = con.execute("""
-            SELECT 'sms', campaign_name, conversions, revenue, revenue_per_cost
+            SELECT provider, 'sms', campaign_name, conversions, revenue, revenue_per_cost
             FROM marts.sms_campaign_performance WHERE conversions > 0
             UNION ALL
-            SELECT 'voice', campaign_name, conversions, revenue, revenue_per_cost
+            SELECT provider, 'voice', campaign_name, conversions, revenue, revenue_per_cost
             FROM marts.voice_campaign_performance WHERE conversions > 0
-            ORDER BY 1 DESC, 2""").fetchall()
+            ORDER BY 2 DESC, 1, 3""").fetchall()
         operators = con.execute("""
             SELECT channel, original_operator, sum(volume), sum(submitted), sum(succeeded),
                    sum(succeeded) / nullif(sum(submitted), 0)
@@ -145,9 +145,10 @@ def audience_summary(path: Path) -> str:
         *table(operators, "operator"),
         "\nRevenue credited to campaigns (conversions; the campaign performance marts, "
         "marts.conversion_attribution)",
-        format_table(["channel", "campaign", "conversions", "revenue", "revenue / cost"],
-                     [(c, n, k, f"{r:,.2f}", "-" if p is None else f"{p:,.1f}x")
-                      for c, n, k, r, p in revenue]) if revenue else "  none credited",
+        format_table(["provider", "channel", "campaign", "conversions", "revenue",
+                      "revenue / cost"],
+                     [(v, c, n, k, f"{r:,.2f}", "-" if p is None else f"{p:,.1f}x")
+                      for v, c, n, k, r, p in revenue]) if revenue else "  none credited",
         *([UNPRICED_NOTE] if revenue and any(p is None for *_, p in revenue) else [])])
 
 
@@ -156,8 +157,9 @@ MOST_GROUPS = 10
 
 # Costs are the provider's units (SMS credits, voice pulses), revenue is money: no ratio of
 # the two until the units have a price.
-UNPRICED_NOTE = ("  (revenue / cost: '-' until SMS_CREDIT_PRICE and VOICE_PULSE_PRICE give the "
-                 "price of a credit and a pulse in REVENUE_CURRENCY; costs are in those units)")
+UNPRICED_NOTE = ("  (revenue / cost: '-' until SMS_CREDIT_PRICE, VOICE_PULSE_PRICE and "
+                 "BREVO_CREDIT_PRICE give the price of a credit and a pulse in "
+                 "REVENUE_CURRENCY; costs are in those units)")
 
 
 def _some(items: Sequence[str], most: int = 5) -> str:
