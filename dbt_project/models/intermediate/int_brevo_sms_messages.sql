@@ -17,7 +17,8 @@ with campaigns as (
 recipients as (
     select
         recipients.campaign_id,
-        recipients.campaign_id || '-' || substr(recipients.recipient_number, 2) as sms_sid,
+        {{ brevo_message_key('recipients.campaign_id', 'substr(recipients.recipient_number, 2)') }}
+            as sms_sid,
         'marketing' as message_type,
         null::varchar as tag,
         recipients.recipient_number,
@@ -63,11 +64,9 @@ pulled as (
 webhooks as (
     select
         *,
-        -- a marketing webhook that names no campaign stays keyed by its message id
-        coalesce(
-            case when message_type = 'marketing' then campaign_id || '-' || number_digits end,
-            message_id
-        ) as sms_sid
+        {{ brevo_message_key(
+            "case when message_type = 'marketing' then campaign_id end",
+            'number_digits', 'message_id') }} as sms_sid
     from {{ ref('stg_brevo__webhook_events') }}
     qualify row_number() over (partition by callback_key order by loaded_at, line_no) = 1
 ),

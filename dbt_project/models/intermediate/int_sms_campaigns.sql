@@ -14,32 +14,23 @@ brevo as (
     select * from {{ ref('stg_brevo__sms_campaigns') }}
 ),
 
--- A campaign whose webhooks arrived before any pull listed it (it started since): shown from
--- its messages until the next pull names it.
-brevo_pushed_only as (
+-- Campaigns known only from their messages: a transactional day (one per tag, reporting no
+-- figures of its own), and a campaign whose webhooks arrived before any pull listed it (it
+-- started since), shown until the next pull names it.
+from_messages as (
     select
         provider,
         campaign_id,
-        min(submitted_at) as started_at,
-        max(loaded_at) as loaded_at
-    from {{ ref('int_brevo_sms_messages') }}
-    where
-        traffic_kind = 'campaign'
-        and campaign_id not in (select brevo.campaign_id from brevo)
-    group by provider, campaign_id
-),
-
-brevo_transactional as (
-    select
-        provider,
-        campaign_id,
+        traffic_kind,
         any_value(tag) as tag,
         min(submitted_at) as started_at,
         max(submitted_at) as ended_at,
         max(loaded_at) as loaded_at
     from {{ ref('int_brevo_sms_messages') }}
-    where traffic_kind = 'transactional'
-    group by provider, campaign_id
+    where
+        traffic_kind = 'transactional'
+        or campaign_id not in (select brevo.campaign_id from brevo)
+    group by provider, campaign_id, traffic_kind
 )
 
 select
@@ -89,14 +80,21 @@ union all
 select
     provider,
     campaign_id,
-    'campaign' as traffic_kind,
-    'Brevo campaign ' || campaign_id || ' (not pulled yet)' as campaign_name,
-    'inProcess' as campaign_status,
+    traffic_kind,
+    case
+        when traffic_kind = 'transactional'
+            then 'Transactional ' || coalesce(tag, 'untagged') || ', '
+            || coalesce(strftime({{ to_local('started_at') }}, '%Y-%m-%d'), 'undated')
+        else 'Brevo campaign ' || campaign_id || ' (not pulled yet)'
+    end as campaign_name,
+    case when traffic_kind = 'transactional' then 'sent' else 'inProcess' end
+        as campaign_status,
     started_at as created_at,
     started_at,
-    null::timestamptz as ended_at,
+    case when traffic_kind = 'transactional' then ended_at end as ended_at,
     null::varchar as sender_id,
-    'promotional' as message_type,
+    case when traffic_kind = 'transactional' then 'transactional' else 'promotional' end
+        as message_type,
     null::varchar as dlt_template_id,
     null::varchar[] as list_ids,
     null::bigint as reported_total,
@@ -106,27 +104,4 @@ select
     null::bigint as reported_pending,
     null::bigint as reported_rejected,
     loaded_at
-from brevo_pushed_only
-union all
-select
-    provider,
-    campaign_id,
-    'transactional' as traffic_kind,
-    'Transactional ' || coalesce(tag, 'untagged') || ', '
-    || coalesce(strftime({{ to_local('started_at') }}, '%Y-%m-%d'), 'undated') as campaign_name,
-    'sent' as campaign_status,
-    started_at as created_at,
-    started_at,
-    ended_at,
-    null::varchar as sender_id,
-    'transactional' as message_type,
-    null::varchar as dlt_template_id,
-    null::varchar[] as list_ids,
-    null::bigint as reported_total,
-    null::bigint as reported_submitted,
-    null::bigint as reported_delivered,
-    null::bigint as reported_failed,
-    null::bigint as reported_pending,
-    null::bigint as reported_rejected,
-    loaded_at
-from brevo_transactional
+from from_messages

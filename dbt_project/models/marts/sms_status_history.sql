@@ -55,7 +55,7 @@ brevo_messages as (
 
 brevo_observed as (
     select
-        recipients.campaign_id || '-' || recipients.sms as sms_sid,
+        {{ brevo_message_key('recipients.campaign_id', 'recipients.sms') }} as sms_sid,
         recipients.event,
         recipients.event_at as status_at,
         'pull' as source,
@@ -71,10 +71,9 @@ brevo_observed as (
     from {{ source('raw', 'brevo_transactional_events') }}
     union all
     select
-        coalesce(
-            case when message_type = 'marketing' then campaign_id || '-' || number_digits end,
-            message_id
-        ) as sms_sid,
+        {{ brevo_message_key(
+            "case when message_type = 'marketing' then campaign_id end",
+            'number_digits', 'message_id') }} as sms_sid,
         provider_event as event,
         status_at,
         'callback:brevo_sms' as source,
