@@ -73,4 +73,4 @@ lint: $(STAMP)
 	$(BIN)/sqlfluff lint --disable-progress-bar dbt_project/models dbt_project/tests
 
 clean:
-	rm -rf $(VENV) data/*.duckdb .dagster_home dbt_project/target dbt_project/logs
+	rm -rf $(VENV) data/*.duckdb data/lake data/*-lake .dagster_home dbt_project/target dbt_project/logs

@@ -101,7 +101,8 @@ def _run(server: Any, warehouse: Path, run_id: str) -> dict[str, Any]:
                          retry=RetryPolicy(max_attempts=8),
                          clock=lambda: (server.now - started).total_seconds())
     with Warehouse(settings).connect() as con, client:
-        run = ingest_account(con, client, run_id=run_id, now=server.now,
+        run = ingest_account(Warehouse(settings).raw_writer(con), client, run_id=run_id,
+                             now=server.now,
                              export_wait_seconds=120, warn=lambda *a: None)
     return {"requests": run.requests, "by_kind": run.by_kind, "exported": run.exported,
             "incomplete": run.incomplete, "events": run.events, "recipients": run.recipients}

@@ -28,8 +28,8 @@ from pathlib import Path
 import orjson
 
 from orchestration.defs.callbacks.loader import load_callbacks
-from orchestration.defs.warehouse.raw import RAW_DDL
-from orchestration.lib.warehouse import connect
+from orchestration.defs.warehouse.resources import Warehouse
+from orchestration.lib.settings import load_settings
 
 TOKEN = "bench-token-" + "x" * 20
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,16 +135,14 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _warehouse_counts(landing: Path, warehouse: Path) -> tuple[int, int, set[str]]:
-    con = connect(warehouse)
-    try:
-        con.execute(RAW_DDL)
-        load_callbacks(con, landing, "bench")
+    store = Warehouse(load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
+                                    require_credentials=False))
+    with store.connect() as con:
+        load_callbacks(store.raw_writer(con), landing, "bench")
         stored, distinct = con.execute(
             "SELECT count(*), count(DISTINCT callback_key) FROM raw.callbacks").fetchone()
         sids = {sid for (sid,) in con.execute(
             "SELECT payload ->> 'SmsSid' FROM raw.callbacks").fetchall()}
-    finally:
-        con.close()
     return stored, distinct, sids
 
 

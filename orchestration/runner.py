@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.defs.warehouse.resources import open_lake
 from orchestration.lib.alerts.run_failure import failure_cause, record_run_failure
 from orchestration.lib.exotel import (
     AuthenticationError,
@@ -18,6 +19,7 @@ from orchestration.lib.exotel import (
     RetryPolicy,
     TransientApiError,
 )
+from orchestration.lib.lake import LakeError
 from orchestration.lib.run_lock import WarehouseBusyError, run_lock
 from orchestration.lib.settings import ConfigError, Settings
 from orchestration.run_output import QUIET_LOGGER
@@ -61,6 +63,17 @@ def exclusive_run(settings: Settings) -> Iterator[None]:
                               "choose a folder this user can write to") from None
         if path.exists() and not os.access(path, os.W_OK):
             raise ConfigError(f"WAREHOUSE_PATH {path} is read-only for this user")
+        try:  # one writer per lake too, and the lake this warehouse's own
+            stack.enter_context(open_lake(settings).writing(
+                str(path.resolve()), wait_seconds=settings.run_lock_wait_seconds))
+        except WarehouseBusyError as error:
+            raise WarehouseBusy(str(error)) from None
+        except LakeError as error:
+            raise ConfigError(str(error)) from None
+        except OSError as error:
+            raise ConfigError(f"LAKE_PATH {settings.lake_root} cannot be written "
+                              f"({error.strerror}): choose a folder this user can write to"
+                              ) from None
         yield
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import dagster as dg
 from orchestration.defs.exotel.assets import sms_ingest, voice_ingest
 from orchestration.defs.exotel.checks import call_attempts_freshness, sms_messages_freshness
 from orchestration.defs.resources import resources_for
+from orchestration.defs.warehouse.raw_writer import RawWriter
 from orchestration.defs.warehouse.resources import Warehouse
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.warehouse import connect
@@ -38,6 +41,17 @@ def open_warehouse(warehouse: Path) -> Any:
     settings = load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
                              require_credentials=False)
     return Warehouse(settings).connect()
+
+
+@contextmanager
+def open_raw(warehouse: Path) -> Iterator[RawWriter]:
+    """The warehouse opened as the pipeline opens it, with a writer for its lake tables (its
+    `.con` is the connection)."""
+    settings = load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
+                             require_credentials=False)
+    store = Warehouse(settings)
+    with store.connect() as con:
+        yield store.raw_writer(con)
 
 
 def ingest_config(**config: Any) -> dict[str, Any]:

@@ -338,18 +338,20 @@ def test_pipeline_alerts_stale_data_rejected_records_and_unreconciled_campaigns(
     Each fires once and resolves when a good run comes."""
     from orchestration.defs.alerts.pipeline import pipeline_findings
     from orchestration.lib.alerts.engine import apply
-    from tests.ingest_helpers import open_warehouse
+    from tests.ingest_helpers import open_raw
 
     now = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
-    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
-        con.execute("INSERT INTO raw.ingest_runs (channel, run_id, finished_at, records, "
-                    "rejected) VALUES ('sms', 'r1', ?, 10000, 200), "
-                    "('voice', 'r1', ?, 500, 0)", [now - dt.timedelta(hours=30)] * 2)
+    with open_raw(tmp_path / "warehouse.duckdb") as raw:
+        con = raw.con
+        raw.insert("ingest_runs", "(channel, run_id, finished_at, records, rejected) VALUES "
+                   "('sms', 'r1', ?, 10000, 200), ('voice', 'r1', ?, 500, 0)",
+                   [now - dt.timedelta(hours=30)] * 2)
         for attempt in range(3):
-            con.execute("INSERT INTO raw.campaign_pulls (channel, campaign_id, run_id, is_final, "
-                        "is_reconciled, window_closed, loaded_at) VALUES "
-                        "('sms', 'sms_short', ?, false, false, true, ?)",
-                        [f"r{attempt}", now - dt.timedelta(days=3 - attempt)])
+            raw.insert("campaign_pulls", "(channel, campaign_id, run_id, is_final, "
+                       "is_reconciled, window_closed, loaded_at) VALUES "
+                       "('sms', 'sms_short', ?, false, false, true, ?)",
+                       [f"r{attempt}", now - dt.timedelta(days=3 - attempt)])
+        raw.commit("test: a stale, unreconciled history")
         findings = {f.rule: f for f in pipeline_findings(con, now)}
         assert set(findings) == {"data_stale", "sms_rejected_share_high",
                                  "sms_stats_not_reconciled"}
@@ -360,9 +362,9 @@ def test_pipeline_alerts_stale_data_rejected_records_and_unreconciled_campaigns(
         assert len(fired.fired) == 3
 
         later = now + dt.timedelta(hours=1)  # a good run lands
-        con.execute("INSERT INTO raw.ingest_runs (channel, run_id, finished_at, records, "
-                    "rejected) VALUES ('sms', 'r9', ?, 10000, 0), ('voice', 'r9', ?, 500, 0)",
-                    [later, later])
+        raw.insert("ingest_runs", "(channel, run_id, finished_at, records, rejected) VALUES "
+                   "('sms', 'r9', ?, 10000, 0), ('voice', 'r9', ?, 500, 0)", [later, later])
+        raw.commit("test: a good run")
         changes = apply(con, pipeline_findings(con, later), later, ())
     assert sorted(a.rule for a in changes.resolved) == ["data_stale", "sms_rejected_share_high"]
     assert changes.holding == 1  # the campaign still needs a person

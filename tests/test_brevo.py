@@ -336,8 +336,9 @@ def test_brevo_webhooks_need_the_bearer_token_and_land_once(tmp_path) -> None:
     settings = load_settings({"WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}, dotenv_path=None,
                              require_credentials=False)
     with Warehouse(settings).connect() as con:
-        load_callbacks(con, landing, "run-1")
-        load_callbacks(con, landing, "run-2")
+        raw = Warehouse(settings).raw_writer(con)
+        load_callbacks(raw, landing, "run-1")
+        load_callbacks(raw, landing, "run-2")
         stored = con.execute("SELECT count(*), count(reject_reason), count(DISTINCT callback_key) "
                              "FROM raw.callbacks WHERE kind = 'brevo_sms'").fetchone()
     assert stored == (4, 1, 3)

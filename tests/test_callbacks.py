@@ -27,7 +27,7 @@ from orchestration.runner import run_pipeline
 from orchestration.sandbox import AccountConfig, SandboxServer
 from orchestration.sandbox.generator import plan_account
 from orchestration.sandbox.push import CallbackPusher, PushFaults
-from tests.ingest_helpers import open_warehouse
+from tests.ingest_helpers import open_raw, open_warehouse
 
 # Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
 pytestmark = pytest.mark.e2e
@@ -148,11 +148,12 @@ def test_segments_load_exactly_once_whatever_crashes_when(tmp_path: Path):
     log._fd = None
 
     warehouse = tmp_path / "warehouse.duckdb"
-    with open_warehouse(warehouse) as con:
-        first = load_callbacks(con, landing, "run1")
+    with open_raw(warehouse) as raw:
+        con = raw.con
+        first = load_callbacks(raw, landing, "run1")
         loaded = sorted((landing / "loaded").iterdir())
         shutil.copy(loaded[0], landing / "ready" / loaded[0].name)
-        again = load_callbacks(con, landing, "run2")
+        again = load_callbacks(raw, landing, "run2")
         sids = [sid for (sid,) in con.execute(
             "SELECT payload ->> 'SmsSid' FROM raw.callbacks ORDER BY 1").fetchall()]
     assert (first.segments, first.callbacks) == (2, 4)
@@ -170,8 +171,9 @@ def test_an_unreadable_segment_is_set_aside_and_named_not_lost(tmp_path: Path):
     broken = LandingLog(landing)
     broken.append([b'{"callback_key": "k", "kind": "sms", "payload": {"SmsSid": \n'])
     broken.close_segment()
-    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
-        loaded = load_callbacks(con, landing, "run1")
+    with open_raw(tmp_path / "warehouse.duckdb") as raw:
+        con = raw.con
+        loaded = load_callbacks(raw, landing, "run1")
         reasons = con.execute("SELECT entity, failed_checks FROM raw.rejected_records"
                               ).fetchall()
     assert (loaded.callbacks, loaded.unreadable) == (1, 1)

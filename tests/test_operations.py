@@ -21,6 +21,7 @@ from orchestration.lib.settings import load_settings
 from orchestration.runner import PipelineError, run_pipeline
 from orchestration.sandbox import AccountConfig, SandboxServer
 from orchestration.sandbox.generator import plan_account
+from tests.ingest_helpers import open_raw
 
 # Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
 pytestmark = pytest.mark.e2e
@@ -128,13 +129,12 @@ def test_a_failed_build_publishes_nothing(tmp_path) -> None:
         before = _published_at(settings.published_path)
         inode = settings.published_path.stat().st_ino
         # Bad data that dbt's tests catch: a message of a campaign nobody knows.
-        con = duckdb.connect(str(settings.warehouse_path))
-        con.execute("""
-            INSERT INTO raw.sms_messages
-            SELECT * REPLACE ('ghost_campaign' AS campaign_id, 'ghost_sid' AS sms_sid,
-                              now() AS loaded_at)
-            FROM raw.sms_messages LIMIT 1""")
-        con.close()
+        with open_raw(settings.warehouse_path) as raw:
+            raw.insert("sms_messages", """
+                SELECT * REPLACE ('ghost_campaign' AS campaign_id, 'ghost_sid' AS sms_sid,
+                                  now() AS loaded_at)
+                FROM raw.sms_messages LIMIT 1""")
+            raw.commit("test: a ghost campaign's message")
         with pytest.raises(PipelineError, match="Nothing new was published") as failure:
             run_pipeline(settings)
     # The cause, not the op: the dbt test that caught the ghost campaign.

@@ -218,7 +218,7 @@ def test_webhooks_merge_with_the_pulls_newest_wins_each_counted_once(tmp_path) -
         settings = load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
                                  require_credentials=False)
         with Warehouse(settings).connect() as con:
-            load_callbacks(con, landing, "run-webhooks")
+            load_callbacks(Warehouse(settings).raw_writer(con), landing, "run-webhooks")
         _build(warehouse, {"BREVO_CREDIT_PRICE": "0.05"})
         account = server.account
     con = duckdb.connect(str(warehouse), read_only=True)

@@ -25,15 +25,15 @@ from orchestration.lib.exotel.client import Page
 from orchestration.lib.warehouse import connect
 from orchestration.sandbox import AccountConfig
 from tests.conftest import client_for
-from tests.ingest_helpers import open_warehouse, sandbox_truth
+from tests.ingest_helpers import open_raw, sandbox_truth
 
 ACCOUNT = AccountConfig(seed=5, voice_campaigns=0, sms_campaigns=3, sms_messages=(2300, 3700))
 LOG = logging.getLogger("test_pull")
 
 
 def _pull(client: ExotelClient, warehouse, channel, campaign_ids: list[str]) -> list:
-    with open_warehouse(warehouse) as con:
-        return list(pull_campaigns(client, con, channel, campaign_ids, run_id="run-1",
+    with open_raw(warehouse) as raw:
+        return list(pull_campaigns(client, raw, channel, campaign_ids, run_id="run-1",
                                    dlr_finalization_hours=72, batch_pages=2,
                                    workdir=warehouse.parent, log=LOG))
 

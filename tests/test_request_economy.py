@@ -18,7 +18,7 @@ from orchestration.sandbox import AccountConfig, Faults, SandboxServer
 from orchestration.sandbox.generator import generate_sms, plan_account
 from orchestration.sandbox.render import render_sms_items
 from tests.conftest import client_for
-from tests.ingest_helpers import open_warehouse, run_ingest, sandbox_settings
+from tests.ingest_helpers import open_raw, open_warehouse, run_ingest, sandbox_settings
 
 # Whole runs (Dagster, dbt, publish): `pytest -m 'not e2e'` leaves them out (README).
 pytestmark = pytest.mark.e2e
@@ -200,12 +200,12 @@ def test_a_missing_single_message_falls_back_to_the_pages(tmp_path: Path):
     warehouse = tmp_path / "warehouse.duckdb"
     with SandboxServer(account, now=_at(three_left)) as sandbox:
         run_ingest(sandbox, warehouse)
-        with open_warehouse(warehouse) as con:  # a message the provider has never heard of
-            con.execute("""
-                INSERT INTO raw.sms_messages (campaign_id, sms_sid, status, record_seq, run_id,
-                                              loaded_at)
+        with open_raw(warehouse) as raw:  # a message the provider has never heard of
+            raw.insert("sms_messages", """
+                (campaign_id, sms_sid, status, record_seq, run_id, loaded_at)
                 SELECT campaign_id, 'sZZZZZZZZ10000000', 'sent', 0, 'test', now()
                 FROM raw.sms_campaigns""")
+            raw.commit("test: an unknown message")
         sandbox.clock.set(_at(all_done))
         second = run_ingest(sandbox, warehouse)
     [row] = _run_rows(warehouse, second.run_id)

@@ -45,7 +45,7 @@ def _holder(path: Path) -> str:
 
 @contextmanager
 def run_lock(warehouse: Path, *, wait_seconds: float = 0.0,
-             poll_seconds: float = 0.2) -> Iterator[None]:
+             poll_seconds: float = 0.2, what: str | None = None) -> Iterator[None]:
     """Hold the warehouse's run lock; wait up to `wait_seconds` for another run to finish, then
     raise WarehouseBusyError. Re-entrant within a process (the CLI takes it around a run whose
     resources take it again)."""
@@ -66,8 +66,8 @@ def run_lock(warehouse: Path, *, wait_seconds: float = 0.0,
                     if time.monotonic() >= deadline:
                         os.close(fd)
                         raise WarehouseBusyError(
-                            f"{_holder(path)} holds WAREHOUSE_PATH {warehouse}: wait for it to "
-                            "finish, or stop it"
+                            f"{_holder(path)} holds {what or f'WAREHOUSE_PATH {warehouse}'}: "
+                            "wait for it to finish, or stop it"
                         ) from None
                     time.sleep(poll_seconds)
             os.ftruncate(fd, 0)

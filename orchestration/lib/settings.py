@@ -151,6 +151,18 @@ class Settings:
     # How long a run waits for one recipients export before leaving it for the next run (each
     # poll is a request out of Brevo's 100 an hour).
     brevo_export_wait_seconds: int = DEFAULT_BREVO_EXPORT_WAIT_SECONDS
+    # Where raw records land as Parquet (lib/lake): a folder or an object-store URI; empty:
+    # a folder beside the warehouse file, `lake` for warehouse.duckdb (data/lake by default),
+    # `<name>-lake` for any other name, so two warehouses in one folder never share a lake.
+    lake_path: str = ""
+
+    @property
+    def lake_root(self) -> str:
+        if self.lake_path:
+            return self.lake_path
+        stem = self.warehouse_path.stem
+        return str(self.warehouse_path.parent / ("lake" if stem == "warehouse" else
+                                                 f"{stem}-lake"))
 
     @property
     def reports_dir(self) -> Path:
@@ -293,6 +305,7 @@ def load_settings(
         brevo_export_wait_seconds=_whole_number(
             "BREVO_EXPORT_WAIT_SECONDS", get("BREVO_EXPORT_WAIT_SECONDS", ""),
             DEFAULT_BREVO_EXPORT_WAIT_SECONDS, low=0, high=3600),
+        lake_path=get("LAKE_PATH", "").strip(),
     )
     check_paths_apart(settings)
     if require_credentials:

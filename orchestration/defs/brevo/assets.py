@@ -26,7 +26,7 @@ def brevo_ingest(context: dg.AssetExecutionContext,
         return dg.MaterializeResult(metadata={"requests": 0, "configured": False})
     run_id, now = context.run.run_id, dt.datetime.now(dt.UTC)
     with warehouse.connect() as con, BrevoClient.from_settings(settings) as client:
-        run = ingest_account(con, client, run_id=run_id, now=now,
+        run = ingest_account(warehouse.raw_writer(con), client, run_id=run_id, now=now,
                              export_wait_seconds=settings.brevo_export_wait_seconds,
                              warn=context.log.warning)
     left = run.budget_remaining

@@ -24,6 +24,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from orchestration.defs.warehouse.raw_writer import RawWriter
+
 RETRY_WINDOW = dt.timedelta(hours=72)  # seed 003: soft bounces retried for 72 hours
 NOTHING_SENT = frozenset({"draft", "queued"})
 ENDED = frozenset({"sent", "suspended", "archive"})
@@ -109,7 +111,7 @@ def changed_campaigns(con: duckdb.DuckDBPyConnection,
     return [c for c in listed if version(c) not in held]
 
 
-def land_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Sequence[Mapping[str, Any]],
+def land_campaigns(raw: RawWriter, campaigns: Sequence[Mapping[str, Any]],
                    run_id: str, now: dt.datetime) -> None:
     rows = []
     for c in campaigns:
@@ -123,10 +125,10 @@ def land_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Sequence[Mapping[s
             **{f"stats_{snake(k)}": _count(stats.get(k)) for k in STATISTICS},
             "record_json": json.dumps(c), "run_id": run_id, "loaded_at": now})
     if rows:
-        _insert(con, "raw.brevo_sms_campaigns", rows)
+        _insert(raw, "brevo_sms_campaigns", rows)
 
 
-def land_recipients(con: duckdb.DuckDBPyConnection, campaign_id: str, process_id: int,
+def land_recipients(raw: RawWriter, campaign_id: str, process_id: int,
                     rows: Iterable[Mapping[str, str]], run_id: str,
                     now: dt.datetime) -> tuple[int, int]:
     """The export's rows, and those that cannot be stored quarantined with the reason: (kept,
@@ -147,21 +149,21 @@ def land_recipients(con: duckdb.DuckDBPyConnection, campaign_id: str, process_id
                      "reply": row.get("reply") or None, "record_json": json.dumps(dict(row)),
                      "run_id": run_id, "loaded_at": now})
     if kept:
-        _insert(con, "raw.brevo_recipients", kept)
+        _insert(raw, "brevo_recipients", kept)
     if rejected:
-        _insert(con, "raw.brevo_rejected", rejected)
+        _insert(raw, "brevo_rejected", rejected)
     return len(kept), len(rejected)
 
 
-def record_pull(con: duckdb.DuckDBPyConnection, campaign: Mapping[str, Any], run_id: str,
+def record_pull(raw: RawWriter, campaign: Mapping[str, Any], run_id: str,
                 now: dt.datetime, *, outcome: str, process_id: int | None = None,
                 detail: str | None = None, recipients: int = 0, rejected: int = 0,
                 is_final: bool = False) -> None:
     stats = {k: (campaign.get("statistics") or {}).get(k) for k in STATISTICS}
-    con.execute("INSERT INTO raw.brevo_campaign_pulls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [str(campaign.get("id")), run_id, parse_time(campaign.get("modifiedAt")),
-                 campaign.get("status"), json.dumps(stats, sort_keys=True), process_id, outcome,
-                 detail, recipients, rejected, is_final, now])
+    raw.insert("brevo_campaign_pulls", "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               [str(campaign.get("id")), run_id, parse_time(campaign.get("modifiedAt")),
+                campaign.get("status"), json.dumps(stats, sort_keys=True), process_id, outcome,
+                detail, recipients, rejected, is_final, now])
 
 
 def days_to_read(con: duckdb.DuckDBPyConnection,
@@ -182,7 +184,7 @@ def days_to_read(con: duckdb.DuckDBPyConnection,
     return out
 
 
-def land_events(con: duckdb.DuckDBPyConnection, day: dt.date, counts: str,
+def land_events(raw: RawWriter, day: dt.date, counts: str,
                 events: Iterable[Mapping[str, Any]], run_id: str,
                 now: dt.datetime) -> tuple[int, int]:
     """A day's events, each (message, event, time) kept once; then the day's counts, so a run
@@ -203,21 +205,22 @@ def land_events(con: duckdb.DuckDBPyConnection, day: dt.date, counts: str,
                       "tag": event.get("tag") or None, "record_json": json.dumps(dict(event)),
                       "run_id": run_id, "loaded_at": now})
     added = 0
+    con = raw.con
     if fresh:
         con.register("incoming_events", pa.Table.from_pylist(fresh, schema=_EVENT_SCHEMA))
         try:
-            added = con.execute("""
-                INSERT INTO raw.brevo_transactional_events
+            # Against the events of this day the lake holds (an event's day is its folder).
+            added = raw.insert("brevo_transactional_events", """
                 SELECT DISTINCT ON (i.message_id, i.event, i.event_at) i.* FROM incoming_events i
                 ANTI JOIN raw.brevo_transactional_events e
                     ON e.message_id = i.message_id AND e.event = i.event
-                    AND e.event_at = i.event_at""").fetchone()[0]
+                    AND e.event_at = i.event_at""")
         finally:
             con.unregister("incoming_events")
     if rejected:
-        _insert(con, "raw.brevo_rejected", rejected)
-    con.execute("INSERT INTO raw.brevo_transactional_days VALUES (?, ?, ?, ?, ?)",
-                [day, counts, len(fresh), run_id, now])
+        _insert(raw, "brevo_rejected", rejected)
+    raw.insert("brevo_transactional_days", "VALUES (?, ?, ?, ?, ?)",
+               [day, counts, len(fresh), run_id, now])
     return int(added), len(rejected)
 
 
@@ -254,12 +257,12 @@ _EVENT_SCHEMA = pa.schema([
     ("loaded_at", pa.timestamp("us", tz="UTC"))])
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+def _insert(raw: RawWriter, table: str, rows: list[dict[str, Any]]) -> None:
     """Rows in bulk, by column name (an Arrow table through DuckDB's replacement scan)."""
     batch = pa.Table.from_pylist(rows)
-    con.register("incoming_rows", batch)
+    raw.con.register("incoming_rows", batch)
     try:
         columns = ", ".join(f'"{name}"' for name in batch.column_names)
-        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
+        raw.insert(table, f"({columns}) SELECT {columns} FROM incoming_rows")
     finally:
-        con.unregister("incoming_rows")
+        raw.con.unregister("incoming_rows")

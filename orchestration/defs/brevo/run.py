@@ -9,8 +9,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import duckdb
-
 from orchestration.defs.brevo.pull import (
     changed_campaigns,
     days_to_read,
@@ -21,6 +19,7 @@ from orchestration.defs.brevo.pull import (
     read_seen,
     record_pull,
 )
+from orchestration.defs.warehouse.raw_writer import RawWriter
 from orchestration.lib.brevo import (
     BrevoClient,
     BrevoTransientError,
@@ -53,14 +52,17 @@ class BrevoRun:
     budget_remaining: int | None
 
 
-def ingest_account(con: duckdb.DuckDBPyConnection, client: BrevoClient, *, run_id: str,
+def ingest_account(raw: RawWriter, client: BrevoClient, *, run_id: str,
                    now: dt.datetime, export_wait_seconds: float,
                    warn: Callable[..., None]) -> BrevoRun:
-    """Everything new at Brevo since the last run, into raw; `warn` is told what is retried
-    on the next run."""
+    """Everything new at Brevo since the last run, into the raw lake (a commit per campaign
+    export, per transactional day, and for the list and the run log); `warn` is told what is
+    retried on the next run."""
+    con = raw.con
     listed = list(client.iter_sms_campaigns())
     changed = changed_campaigns(con, listed)
-    land_campaigns(con, changed, run_id, now)
+    land_campaigns(raw, changed, run_id, now)
+    raw.commit("brevo campaign versions")
     plans = plan_exports(listed, read_seen(con), now)
     exported = incomplete = recipients = rejected = 0
     for plan in plans:
@@ -72,14 +74,16 @@ def ingest_account(con: duckdb.DuckDBPyConnection, client: BrevoClient, *, run_i
             rows = client.download_recipients(url)
         except (ExportNotReadyError, ExportFailedError, BrevoTransientError) as error:
             incomplete += 1
-            record_pull(con, campaign, run_id, now, outcome="incomplete", detail=str(error))
+            record_pull(raw, campaign, run_id, now, outcome="incomplete", detail=str(error))
+            raw.commit(f"brevo campaign {campaign['id']} export incomplete")
             warn("brevo campaign %s: %s", campaign["id"], error)
             continue
         con.execute("BEGIN")
-        kept, bad = land_recipients(con, str(campaign["id"]), process, rows, run_id, now)
-        record_pull(con, campaign, run_id, now, outcome="complete", process_id=process,
+        kept, bad = land_recipients(raw, str(campaign["id"]), process, rows, run_id, now)
+        record_pull(raw, campaign, run_id, now, outcome="complete", process_id=process,
                     recipients=kept, rejected=bad, is_final=plan.final)
         con.execute("COMMIT")
+        raw.commit(f"brevo campaign {campaign['id']} export")
         exported, recipients, rejected = exported + 1, recipients + kept, rejected + bad
     events = event_rejects = 0
     first = con.execute("SELECT count(*) = 0 FROM raw.brevo_transactional_days").fetchone()[0]
@@ -89,23 +93,25 @@ def ingest_account(con: duckdb.DuckDBPyConnection, client: BrevoClient, *, run_i
         for day, counts in days_to_read(con, client.transactional_reports(start, now.date())):
             con.execute("BEGIN")
             in_transaction = True
-            added, bad = land_events(con, day, counts,
+            added, bad = land_events(raw, day, counts,
                                      client.iter_transactional_events(day, day), run_id, now)
             con.execute("COMMIT")
             in_transaction = False
+            raw.commit(f"brevo transactional {day}")
             events, event_rejects = events + added, event_rejects + bad
     except BrevoTransientError as error:
         if in_transaction:  # the day's events and counts go together, or not at all
             con.execute("ROLLBACK")
+            raw.discard()
         warn("brevo transactional events: %s (read again next run)", error)
     spent = client.stats.requests
     left = client.budget.remaining
     kinds = client.stats.by_kind
     # The run in the shared run log (status, freshness, the rejected-share rule), its
     # channel brevo_sms: list requests are the change detector, the rest follow changes.
-    con.execute(
-        """
-        INSERT INTO raw.ingest_runs (
+    raw.insert(
+        "ingest_runs",
+        """(
             channel, run_id, started_at, finished_at, campaigns_listed, campaigns_pulled,
             campaigns_not_found, records, rejected, requests, list_requests,
             campaign_requests, detail_requests, message_requests, retries,
@@ -118,5 +124,6 @@ def ingest_account(con: duckdb.DuckDBPyConnection, client: BrevoClient, *, run_i
          kinds["export"] + kinds["process"] + kinds["file"], kinds["events"] + kinds["reports"],
          client.stats.retries, len(listed) - len(plans), incomplete, left,
          client.budget.limit])
+    raw.commit("brevo run")
     return BrevoRun(len(listed), len(changed), exported, incomplete, recipients,
                     rejected + event_rejects, events, spent, dict(kinds), left)

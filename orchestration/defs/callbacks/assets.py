@@ -27,7 +27,7 @@ def raw_callbacks(
     if waiting_segments(landing):  # before the load: a run killed after it still rebuilds
         mark_unpublished(landing)
     with warehouse.connect() as con:
-        loaded = load_callbacks(con, landing, context.run.run_id)
+        loaded = load_callbacks(warehouse.raw_writer(con), landing, context.run.run_id)
     context.log.info("loaded %d callbacks (%d rejected) from %d landing segment(s) in %s",
                      loaded.callbacks, loaded.rejected, loaded.segments, landing)
     if loaded.unreadable:

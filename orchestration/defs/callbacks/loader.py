@@ -1,6 +1,6 @@
 """Load the landing log's closed segments into `raw.callbacks`, each exactly once.
 
-One transaction per segment holds its callbacks, its rejects (also in `raw.rejected_records`,
+One lake commit per segment holds its callbacks, its rejects (also in `raw.rejected_records`,
 with their reasons) and its row in `raw.callback_segments`. The file is moved to loaded/ only
 after the commit, and a segment already recorded is moved without loading it again, so a crash
 between any two steps neither loses nor doubles a callback.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.defs.warehouse.raw_writer import RawWriter
 from orchestration.lib.callbacks.landing import mark_loaded, ready_segments, recover_abandoned
 
 LINE_COLUMNS = ("{callback_key: 'VARCHAR', kind: 'VARCHAR', received_at: 'TIMESTAMPTZ', "
@@ -28,8 +29,7 @@ class CallbackLoad:
     kinds: dict[str, int] = field(default_factory=dict)
 
 
-def load_callbacks(con: duckdb.DuckDBPyConnection, landing_dir: Path, run_id: str
-                   ) -> CallbackLoad:
+def load_callbacks(raw: RawWriter, landing_dir: Path, run_id: str) -> CallbackLoad:
     """Every closed segment under `landing_dir`, oldest first (segments left open by a receiver
     that died are closed first)."""
     result = CallbackLoad()
@@ -37,22 +37,23 @@ def load_callbacks(con: duckdb.DuckDBPyConnection, landing_dir: Path, run_id: st
         return result
     recover_abandoned(landing_dir)
     segments = ready_segments(landing_dir)
+    con = raw.con
     recorded = {name for (name,) in con.execute(
         "SELECT segment FROM raw.callback_segments WHERE list_contains(?, segment)",
         [[segment.name for segment in segments]]).fetchall()}
     for segment in segments:
         if segment.name not in recorded:
             try:
-                _load_segment(con, segment, run_id, result)
+                _load_segment(raw, segment, run_id, result)
             except duckdb.Error as error:
-                _set_aside(con, landing_dir, segment, error, run_id)
+                _set_aside(raw, landing_dir, segment, error, run_id)
                 result.unreadable += 1
                 continue
         mark_loaded(landing_dir, segment)
     return result
 
 
-def _set_aside(con: duckdb.DuckDBPyConnection, landing_dir: Path, segment: Path,
+def _set_aside(raw: RawWriter, landing_dir: Path, segment: Path,
                error: duckdb.Error, run_id: str) -> None:
     """A segment DuckDB cannot read (the receiver never writes one; a disk fault could) goes to
     unreadable/ and is named in raw.rejected_records, so the run goes on and nothing is lost
@@ -61,41 +62,43 @@ def _set_aside(con: duckdb.DuckDBPyConnection, landing_dir: Path, segment: Path,
     unreadable.mkdir(exist_ok=True)
     segment.replace(unreadable / segment.name)
     reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else "unreadable"
-    con.execute("INSERT INTO raw.rejected_records VALUES ('callback_segment', NULL, ?, ?, NULL, "
-                "?, now())", [segment.name, f"landing segment set aside in {unreadable}: "
-                              f"{reason}", run_id])
+    raw.insert("rejected_records", "VALUES ('callback_segment', NULL, ?, ?, NULL, ?, now())",
+               [segment.name, f"landing segment set aside in {unreadable}: {reason}", run_id])
+    raw.commit(f"callback segment {segment.name} set aside")
 
 
-def _load_segment(con: duckdb.DuckDBPyConnection, segment: Path, run_id: str,
-                  result: CallbackLoad) -> None:
+def _load_segment(raw: RawWriter, segment: Path, run_id: str, result: CallbackLoad) -> None:
+    con = raw.con
     con.execute("BEGIN")
     try:
+        callbacks = raw.table("callbacks")
         if segment.stat().st_size > 0:
             # The file name is ours (landing.SEGMENT_NAME) and passed as a parameter.
             con.execute(f"""
-                INSERT INTO raw.callbacks
+                INSERT INTO {callbacks}
                 SELECT callback_key, kind, received_at, payload, reject_reason, ? AS segment,
                        row_number() OVER () AS line_no, ? AS run_id, now() AS loaded_at
                 FROM read_json(?, columns = {LINE_COLUMNS}, format = 'newline_delimited')
             """, [segment.name, run_id, str(segment)])
-            con.execute("""
-                INSERT INTO raw.rejected_records
+            raw.insert("rejected_records", f"""
                 SELECT 'callback_' || kind, payload ->> 'CampaignSid', callback_key,
                        reject_reason, payload, run_id, loaded_at
-                FROM raw.callbacks WHERE segment = ? AND reject_reason IS NOT NULL
+                FROM {callbacks} WHERE segment = ? AND reject_reason IS NOT NULL
             """, [segment.name])
-        counts = con.execute("""
-            SELECT kind, count(*), count(reject_reason) FROM raw.callbacks
+        counts = con.execute(f"""
+            SELECT kind, count(*), count(reject_reason) FROM {callbacks}
             WHERE segment = ? GROUP BY kind
         """, [segment.name]).fetchall()
         total = sum(n for _, n, _ in counts)
         rejected = sum(r for _, _, r in counts)
-        con.execute("INSERT INTO raw.callback_segments VALUES (?, ?, ?, ?, now())",
-                    [segment.name, total, rejected, run_id])
+        raw.insert("callback_segments", "VALUES (?, ?, ?, ?, now())",
+                   [segment.name, total, rejected, run_id])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
+        raw.discard()
         raise
+    raw.commit(f"callback segment {segment.name}")
     result.segments += 1
     result.callbacks += total
     result.rejected += rejected

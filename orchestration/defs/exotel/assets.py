@@ -125,8 +125,9 @@ def ingest(
         return
     with exotel.open_client() as client, warehouse.connect() as con, \
             tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
+        raw = warehouse.raw_writer(con)
         records = list(channel.list_campaigns(client))
-        for reason in quarantine_invalid_ids(con, channel, records, run_id=context.run.run_id):
+        for reason in quarantine_invalid_ids(raw, channel, records, run_id=context.run.run_id):
             context.log.warning("a listed %s campaign was not pulled: %s", channel.name, reason)
         listed = [to_campaign_ref(channel.name, r) for r in records
                   if is_valid_id(r.get("id"))]
@@ -145,7 +146,7 @@ def ingest(
         progress = PullProgress(channel.name, len(chosen),
                                 rate_per_minute=settings.rate_limit_per_minute)
         outcomes = pull_campaigns(
-            client, con, channel, [ref.campaign_id for ref in chosen],
+            client, raw, channel, [ref.campaign_id for ref in chosen],
             run_id=context.run.run_id, dlr_finalization_hours=settings.dlr_finalization_hours,
             batch_pages=config.batch_pages, workdir=Path(tmp), log=context.log,
             previous=previous, pending=pending_lookup(lookup_con),
@@ -163,10 +164,11 @@ def ingest(
                     context.log.error("%s %s was not loaded, skipped until the next run: %s",
                                       channel.name, outcome.campaign_id, outcome.error)
                     failed.append(outcome.campaign_id)
-                    con.execute("INSERT INTO raw.campaign_pull_failures VALUES (?, ?, ?, ?, ?)",
-                                [channel.name, outcome.campaign_id, context.run.run_id,
-                                 mask_numbers(str(outcome.error))[:500],
-                                 dt.datetime.now(dt.UTC)])
+                    raw.insert("campaign_pull_failures", "VALUES (?, ?, ?, ?, ?)",
+                               [channel.name, outcome.campaign_id, context.run.run_id,
+                                mask_numbers(str(outcome.error))[:500],
+                                dt.datetime.now(dt.UTC)])
+                    raw.commit(f"exotel {channel.name} campaign {outcome.campaign_id} failed")
                 continue
             pull = outcome
             pulls.append(pull)
@@ -183,9 +185,9 @@ def ingest(
         loaded = sum(p.details.loaded for p in pulls if p.details)
         rejected = sum(p.details.rejected for p in pulls if p.details)
         kinds = client.stats.by_kind
-        con.execute(
-            """
-            INSERT INTO raw.ingest_runs (
+        raw.insert(
+            "ingest_runs",
+            """(
                 channel, run_id, started_at, finished_at, campaigns_listed, campaigns_pulled,
                 campaigns_not_found, records, rejected, requests, list_requests,
                 campaign_requests, detail_requests, message_requests, retries,
@@ -198,6 +200,7 @@ def ingest(
              client.stats.retries, sum(p.detail_mode == "skipped" for p in pulls),
              sum(p.messages_polled for p in pulls), len(failed)],
         )
+        raw.commit(f"exotel {channel.name} run")
         given_up = sorted(cid for cid, state in read_ledger(con, channel.name).items()
                           if state.given_up)
 

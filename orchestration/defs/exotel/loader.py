@@ -4,8 +4,9 @@ The path is chosen for speed on one machine (docs/measurements.md): records go t
 delimited JSON file (writing is ~7M rows/s), DuckDB reads and types them in C++ (`read_json`
 with VARCHAR columns for the fields, `read_ndjson_objects` for the record as sent, joined by
 position), the Pandera contract validates the batch as one frame (it costs ~7 ms per call, so
-batches are large), and valid and rejected rows are inserted with one `INSERT ... SELECT` each.
-No Python loop over records and no row-by-row inserts. """
+batches are large), and valid and rejected rows are staged for the lake with one
+`INSERT ... SELECT` each (defs/warehouse/raw_writer.py). No Python loop over records and no
+row-by-row inserts. """
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pandera.pandas as pa
 
 from orchestration.defs.exotel.entities import Entity
 from orchestration.defs.exotel.schemas import failure_reasons
+from orchestration.defs.warehouse.raw_writer import RawWriter
 from orchestration.lib.exotel.client import UNREADABLE_KEY
 from orchestration.lib.warehouse import sql_string
 
@@ -40,7 +42,7 @@ class BatchLoader:
 
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
+        raw: RawWriter,
         entity: Entity,
         *,
         campaign_id: str,
@@ -50,7 +52,8 @@ class BatchLoader:
         unit_column: str | None = None,
         pending_statuses: tuple[str, ...] = (),
     ) -> None:
-        self.con = con
+        self.raw = raw
+        self.con = raw.con
         # What the campaign's stats count (messages, or contacts): collected batch by batch,
         # loaded and quarantined alike, so reconciling never scans the whole raw table.
         self.unit_column = unit_column
@@ -78,7 +81,7 @@ class BatchLoader:
             if rejected:
                 self.con.execute(
                     f"""
-                    INSERT INTO raw.rejected_records
+                    INSERT INTO {self.raw.table("rejected_records")}
                     SELECT ?, ?, b.{entity.key}, x.failed_checks, b.record_json, ?, ?
                     FROM _batch AS b JOIN _reasons AS x USING (batch_pos)
                     """,
@@ -89,7 +92,7 @@ class BatchLoader:
             column_list = ", ".join(["campaign_id", *columns])
             inserted = self.con.execute(
                 f"""
-                INSERT INTO {entity.table}
+                INSERT INTO {self.raw.table(entity.table)}
                     ({column_list}, record_json, record_seq, run_id, loaded_at)
                 SELECT ? AS campaign_id, {", ".join(columns)}, record_json, ? + batch_pos, ?, ?
                 FROM _batch AS b ANTI JOIN _reasons AS x USING (batch_pos)

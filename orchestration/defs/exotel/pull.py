@@ -1,10 +1,10 @@
-"""Pull campaigns into `raw`, each one whole or not at all.
+"""Pull campaigns into the raw lake, each one whole or not at all.
 
 Per campaign, the campaign record (with its `stats`), every detail page, the quarantined records
-and the ledger row in `raw.campaign_pulls` are written in one DuckDB transaction. A run that dies
-half way through a campaign leaves nothing of it behind (DuckDB discards the uncommitted
-transaction when the file is next opened), and since the ledger has no row for it, the next run
-pulls it again from the start: no duplicate, nothing lost.
+and the ledger row in `raw.campaign_pulls` are staged in one DuckDB transaction and land in the
+lake as one commit (defs/warehouse/raw_writer.py). A run that dies half way through a campaign
+leaves nothing of it behind, and since the ledger has no row for it, the next run pulls it again
+from the start: no duplicate, nothing lost.
 
 Fetching runs in a thread one feed ahead of loading, across campaign boundaries: while one
 campaign's last batch is validated and committed, the next campaign's pages are already on their
@@ -47,6 +47,7 @@ from orchestration.defs.exotel.entities import (
 )
 from orchestration.defs.exotel.loader import BatchLoader, BatchResult, check_records
 from orchestration.defs.exotel.selection import CampaignRef, parse_time, receipt_window_closed
+from orchestration.defs.warehouse.raw_writer import RawWriter
 from orchestration.lib.exotel import (
     ApiError,
     CampaignNotFoundError,
@@ -135,7 +136,7 @@ def to_campaign_ref(channel: str, record: dict[str, Any]) -> CampaignRef:
     )
 
 
-def quarantine_invalid_ids(con: duckdb.DuckDBPyConnection, channel: Channel,
+def quarantine_invalid_ids(raw: RawWriter, channel: Channel,
                            records: list[dict[str, Any]], *, run_id: str) -> list[str]:
     """Listed campaigns whose id is not a plain token are never requested (an id could turn a
     request or a report file into a path): each is quarantined, once, with the reason, which
@@ -147,22 +148,26 @@ def quarantine_invalid_ids(con: duckdb.DuckDBPyConnection, channel: Channel,
             continue
         reason = mask_numbers(f"id {campaign_id!r} is not a valid campaign id ({ID_RULE})")
         reasons.append(reason)
-        quarantine_once(con, channel.campaign_entity.name, str(campaign_id), reason, record,
+        quarantine_once(raw, channel.campaign_entity.name, str(campaign_id), reason, record,
                         run_id=run_id, loaded_at=dt.datetime.now(dt.UTC))
+    if reasons:
+        raw.commit(f"exotel {channel.name}: listed campaigns with invalid ids")
     return reasons
 
 
-def quarantine_once(con: duckdb.DuckDBPyConnection, entity: str, campaign_id: str, reason: str,
+def quarantine_once(raw: RawWriter, entity: str, campaign_id: str, reason: str,
                     record: dict[str, Any], *, run_id: str, loaded_at: dt.datetime) -> None:
     """A campaign record in `raw.rejected_records`, unless the very same record is there
     already: a bad campaign is looked at again every run (the provider may fix it), but a
-    record that has not changed is recorded once."""
-    con.execute(
-        """
-        INSERT INTO raw.rejected_records
+    record that has not changed is recorded once. Staged: the caller commits."""
+    stage = raw.table("rejected_records")
+    raw.con.execute(
+        f"""
+        INSERT INTO {stage}
         SELECT $entity, $campaign, $campaign, $reason, $record::JSON, $run, $loaded
         WHERE NOT EXISTS (
-            SELECT 1 FROM raw.rejected_records
+            SELECT 1 FROM (SELECT entity, campaign_id, record_json FROM raw.rejected_records
+                           UNION ALL SELECT entity, campaign_id, record_json FROM {stage})
             WHERE entity = $entity AND campaign_id = $campaign AND record_json = $record::JSON)
         """,
         {"entity": entity, "campaign": campaign_id, "reason": reason,
@@ -278,10 +283,11 @@ def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], w
 class _CampaignWriter:
     """One campaign's transaction: its record, its detail batches, its ledger row."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, channel: Channel, started: _Started, *,
+    def __init__(self, raw: RawWriter, channel: Channel, started: _Started, *,
                  run_id: str, batch_pages: int, workdir: Path, log: logging.Logger) -> None:
         self.began = time.monotonic()
-        self.con, self.channel, self.record = con, channel, started.record
+        con = raw.con
+        self.raw, self.con, self.channel, self.record = raw, con, channel, started.record
         self.batch_pages, self.log = batch_pages, log
         self.run_id = run_id
         self.loaded_at = dt.datetime.now(dt.UTC)
@@ -297,20 +303,25 @@ class _CampaignWriter:
         try:
             if started.rejected is not None:
                 self.pull.campaign_rejected = True
-                quarantine_once(con, channel.campaign_entity.name, started.campaign_id,
+                quarantine_once(raw, channel.campaign_entity.name, started.campaign_id,
                                 f"{started.rejected}; its details were not loaded", self.record,
                                 run_id=run_id, loaded_at=self.loaded_at)
             else:
-                BatchLoader(con, channel.campaign_entity, **options).load(
+                BatchLoader(raw, channel.campaign_entity, **options).load(
                     [orjson.dumps(self.record)], checked=True)
                 self.pull.details = BatchResult()
                 self.details = BatchLoader(
-                    con, channel.detail_entity, unit_column=channel.unit_column,
+                    raw, channel.detail_entity, unit_column=channel.unit_column,
                     pending_statuses=SMS_PENDING_STATUSES if channel.name == "sms" else (),
                     **options)
         except BaseException:
             con.rollback()
+            raw.discard()
             raise
+
+    def rollback(self) -> None:
+        self.con.rollback()
+        self.raw.discard()
 
     def add_page(self, lines: bytes) -> None:
         if self.pull.detail_mode == "messages":
@@ -359,8 +370,8 @@ class _CampaignWriter:
             pull.is_final = (pull.window_closed or settled) and pull.is_reconciled
         pull.seconds = time.monotonic() - self.began
         self.con.execute(
-            """
-            INSERT INTO raw.campaign_pulls (
+            f"""
+            INSERT INTO {self.raw.table("campaign_pulls")} (
                 channel, campaign_id, run_id, campaign_status, campaign_end_time, pulled_at,
                 is_final, pages, records, rejected, detail_total, reported_total, is_reconciled,
                 seconds, loaded_at, window_closed, campaign_rejected, detail_mode, detail_reason,
@@ -376,12 +387,13 @@ class _CampaignWriter:
              if isinstance(record.get("stats"), dict) else None],
         )
         self.con.commit()
+        self.raw.commit(f"exotel {self.channel.name} campaign {pull.campaign_id}")
         return pull
 
 
 def pull_campaigns(
     client: ExotelClient,
-    con: duckdb.DuckDBPyConnection,
+    raw: RawWriter,
     channel: Channel,
     campaign_ids: Iterable[str],
     *,
@@ -394,7 +406,8 @@ def pull_campaigns(
     pending: PendingLookup | None = None,
     on_page: Callable[[int], None] | None = None,
 ) -> Iterator[CampaignPull | CampaignFailure]:
-    """Pull each campaign in its own transaction; yield each one's outcome as it lands.
+    """Pull each campaign in its own transaction and lake commit; yield each one's outcome as it
+    lands.
 
     A campaign the API fails for alone (404, a broken page, a refused request) is rolled back
     and yielded as a CampaignFailure; any other error rolls back the campaign in progress and
@@ -411,17 +424,17 @@ def pull_campaigns(
                 if on_page is not None:
                     on_page(item.count(b"\n") + 1 if item else 0)
             elif isinstance(item, _Started):
-                writer = _CampaignWriter(con, channel, item, **options)
+                writer = _CampaignWriter(raw, channel, item, **options)
             elif isinstance(item, _Finished):
                 pull = writer.finish(item, dlr_finalization_hours)  # type: ignore[union-attr]
                 writer = None
                 yield pull
             else:
                 if writer is not None:  # the API failed part way through this campaign
-                    con.rollback()
+                    writer.rollback()
                     writer = None
                 yield item
     except BaseException:
         if writer is not None:
-            con.rollback()
+            writer.rollback()
         raise

@@ -3,6 +3,7 @@ schema in place, and held by one run at a time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +14,16 @@ import duckdb
 
 from orchestration.defs.brevo.raw import BREVO_RAW_DDL
 from orchestration.defs.warehouse.raw import RAW_DDL
+from orchestration.defs.warehouse.raw_writer import (
+    RawWriter,
+    layout_ddl,
+    legacy_ddl,
+    legacy_tables,
+    migrate,
+    refresh_views,
+)
 from orchestration.lib import warehouse
+from orchestration.lib.lake import Lake
 from orchestration.lib.run_lock import run_lock
 from orchestration.lib.settings import Settings
 
@@ -24,6 +34,8 @@ WRITER_POOL = "duckdb_writer"
 # Measured with bench/ingest_scale: at 256MB peak RSS of an ingest is flat from 100k- to
 # 500k-message campaigns (532 -> 590 MiB); at DuckDB's default it grows (624 -> 1036 MiB).
 WRITER_MEMORY_LIMIT = "256MB"
+
+log = logging.getLogger("campaign_analytics.warehouse")
 
 
 @dataclass(frozen=True)
@@ -40,19 +52,53 @@ class Warehouse:
     def path(self) -> Path:
         return self.settings.warehouse_path
 
+    @property
+    def lake(self) -> Lake:
+        """The raw lake (LAKE_PATH) this warehouse's `raw` views read."""
+        return open_lake(self.settings)
+
+    def raw_writer(self, con: duckdb.DuckDBPyConnection) -> RawWriter:
+        return RawWriter(con, self.lake)
+
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The warehouse; a writer also holds the lake's writer lock, and finds `raw` ready:
+        the lake recovered from any killed commit, raw tables of an older version moved into
+        it, every view pointing at the committed files."""
         con = warehouse.connect(self.path, read_only=read_only,
                                 memory_limit=None if read_only else WRITER_MEMORY_LIMIT)
         try:
-            if not read_only:
-                con.execute(RAW_DDL)
-                # Each provider's own tables (Ops registers the providers): present before its
-                # first run, so the dbt models read them whatever ran.
-                con.execute(BREVO_RAW_DDL)
-            yield con
+            if read_only:
+                yield con
+                return
+            lake = self.lake
+            with lake.writing(str(self.path.resolve())):
+                prepare_raw(con, lake)
+                yield con
         finally:
             con.close()
+
+
+def open_lake(settings: Settings) -> Lake:
+    return Lake(settings.lake_root, local_dir=settings.warehouse_path.resolve().parent)
+
+
+def prepare_raw(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """The raw schema of this version, over the lake."""
+    legacy = legacy_tables(con)
+    # Each provider's own tables (Ops registers the providers): present before its first run,
+    # so the dbt models read them whatever ran.
+    ddls = (RAW_DDL, BREVO_RAW_DDL)
+    if legacy:  # bring an older version's tables to this version's columns, then move them
+        for ddl in ddls:
+            con.execute(legacy_ddl(ddl, legacy))
+    for ddl in ddls:
+        con.execute(layout_ddl(ddl))
+    finished = lake.recover()
+    if finished:
+        log.warning("the lake finished %d commit(s) a killed run had recorded", finished)
+    migrate(con, lake, legacy, log.warning)
+    refresh_views(con, lake)
 
 
 def warehouse_resource(settings: Settings) -> dg.ResourceDefinition:
