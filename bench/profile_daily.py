@@ -113,6 +113,7 @@ def main() -> None:
             target.parent.mkdir(parents=True)
             if mode == "history":
                 shutil.copy(base, target)
+                shutil.copytree(base.with_name("lake"), target.with_name("lake"))  # its raw
                 # Yesterday's published copy, which today's publish refreshes in place.
                 shutil.copy(base.with_name("published.duckdb"),
                             target.with_name("published.duckdb"))

@@ -2,6 +2,8 @@
 
     python -m bench.run              # full: ~10M SMS messages, ~2M call attempts over 30 days
     python -m bench.run --quick      # ~1M SMS messages, ~200k call attempts, for development
+    python -m bench.run --history    # 365 days at the quick scale's daily volume: a daily run
+                                     # against the same day into an empty warehouse
 
 Stages, each in a child process of its own (so its peak resident memory is its own), repeated
 `--runs` times; the report gives medians:
@@ -257,6 +259,7 @@ def benchmark(scale: str, runs: int) -> dict[str, Any]:
             history = Path(tmp) / f"run{number}" / "history" / "warehouse.duckdb"
             history.parent.mkdir()
             shutil.copy(warehouse, history)
+            shutil.copytree(warehouse.with_name("lake"), history.with_name("lake"))  # its raw
             shutil.copy(warehouse.with_name("published.duckdb"),
                         history.with_name("published.duckdb"))
             # Yesterday's published copy and the 30 days' reports exist, as after yesterday's
@@ -303,6 +306,92 @@ def benchmark(scale: str, runs: int) -> dict[str, Any]:
             "machine": machine(), "summary": summary, "stages": stages, "daily": daily}
 
 
+def history_benchmark(days: int) -> dict[str, Any]:
+    """A year (`days`) of history at the quick scale's daily volume, built through the API
+    (ingest, then a full build, publish and reports, as after yesterday's run), then day
+    `days + 1`'s daily run on it against the same campaigns into an empty warehouse."""
+    shape = SCALES["quick"]
+    per_day = {k: shape[k] / DAYS for k in ("sms_campaigns", "voice_campaigns")}
+    arguments = [
+        "--seed", "2026", "--sms-campaigns", str(round(per_day["sms_campaigns"] * (days + 1))),
+        "--sms-messages", shape["sms_messages"],
+        "--voice-campaigns", str(round(per_day["voice_campaigns"] * (days + 1))),
+        "--voice-contacts", shape["voice_contacts"],
+        "--from", START.isoformat(), "--to", (START + dt.timedelta(days=days + 1)).isoformat()]
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp, sandbox_process(
+            *arguments, "--now", _day_end(days)) as url:
+        history = Path(tmp) / "history" / "warehouse.duckdb"
+        history.parent.mkdir()
+        log(f"{days} days of history: ingest")
+        ingest = child("ingest", url=url, warehouse=str(history))
+        log(f"  {ingest}")
+        log(f"{days} days of history: full dbt build")
+        transform = child("transform", url=url, warehouse=str(history))
+        log(f"  {transform}")
+        child("publish", warehouse=str(history))
+        child("reports", published=str(history.with_name("published.duckdb")))
+        httpx.post(f"{url}/_sandbox/clock", json={"now": _day_end(days + 1)}).raise_for_status()
+        log(f"day {days + 1}: the daily run on {days} days of history")
+        grown = child("daily", url=url, warehouse=str(history), mode="history")
+        empty = Path(tmp) / "empty" / "warehouse.duckdb"
+        empty.parent.mkdir()
+        log(f"day {days + 1}: the same campaigns into an empty warehouse")
+        fresh = child("daily", url=url, warehouse=str(empty), mode="empty",
+                      campaigns=grown["campaigns"])
+        lake_bytes = sum(p.stat().st_size for p in
+                         history.with_name("lake").glob("provider=*/entity=*/*/*.parquet"))
+        lake_files = len(list(history.with_name("lake").glob("provider=*/entity=*/*/*.parquet")))
+    summary = {
+        "history_days": days, "history_records": ingest["records"],
+        "history_ingest_seconds": ingest["seconds"], "transform_seconds": transform["seconds"],
+        "sms_messages": transform["messages"], "lake_bytes": lake_bytes, "lake_files": lake_files,
+        "daily_history_seconds": grown["seconds"], "daily_empty_seconds": fresh["seconds"],
+        "daily_growth_ratio": grown["seconds"] / fresh["seconds"],
+        "daily_campaigns": len(grown["campaigns"]), "daily_records": grown["records"],
+        "daily_peak_rss_mib": grown["peak_rss_mib"],
+    }
+    return {"scale": "history", "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+            "machine": machine(), "summary": summary,
+            "stages": {"ingest": ingest, "transform": transform, "daily_history": grown,
+                       "daily_empty": fresh}}
+
+
+HISTORY_START, HISTORY_END = "<!-- history:start -->", "<!-- history:end -->"
+
+
+def write_history_section(result: dict[str, Any]) -> None:
+    s = result["summary"]
+    section = "\n".join([
+        HISTORY_START,
+        "## A year of history (`python -m bench.run --history`, part of `make bench`)",
+        "",
+        f"{s['history_days']} days at the quick scale's daily volume: {s['history_records']:,} "
+        f"records ({s['sms_messages']:,} SMS messages), built through the API, then a full "
+        f"build ({s['transform_seconds']:,.1f} s); the lake holds {s['lake_files']:,} files, "
+        f"{s['lake_bytes'] / 2**20:,.0f} MiB. Then day {s['history_days'] + 1}'s daily run "
+        "(ingest + `dbt build` + publish + reports) on that warehouse, and the same campaigns "
+        f"into an empty one. Finished {result['finished_at']}.",
+        "",
+        "| run | seconds |",
+        "| --- | --- |",
+        f"| daily run on {s['history_days']} days | {s['daily_history_seconds']:,.1f} |",
+        f"| same campaigns, empty warehouse | {s['daily_empty_seconds']:,.1f} |",
+        "",
+        f"Daily growth ratio: **{s['daily_growth_ratio']:.2f}** (goal <= 1.5: "
+        f"{'yes' if s['daily_growth_ratio'] <= 1.5 else 'NO'}); "
+        f"{s['daily_campaigns']} campaigns, {s['daily_records']:,} records that day.",
+        HISTORY_END,
+    ])
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text()
+    if HISTORY_START in text:
+        text = (text[:text.index(HISTORY_START)] + section
+                + text[text.index(HISTORY_END) + len(HISTORY_END):])
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
 def machine() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -333,11 +422,20 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=ROOT / "bench",
                         help="where results-<scale>.json goes")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--history", action="store_true",
+                        help="a daily run on a year of history against an empty warehouse")
+    parser.add_argument("--history-days", type=int, default=365, help=argparse.SUPPRESS)
     parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--args", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
         print(json.dumps(run_stage(args.stage, json.loads(args.args))))
+        return
+    if args.history:
+        result = history_benchmark(args.history_days)
+        (args.out_dir / "results-history.json").write_text(json.dumps(result, indent=2) + "\n")
+        write_history_section(result)
+        log(json.dumps(result["summary"]))
         return
     scale = args.scale or ("quick" if args.quick else "full")
     results = benchmark(scale, args.runs)

@@ -6,10 +6,13 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 
+from orchestration.defs.warehouse.lake_binding import check_binding, warehouse_lake
 from orchestration.defs.warehouse.resources import open_lake
 from orchestration.lib.alerts.run_failure import failure_cause, record_run_failure
 from orchestration.lib.exotel import (
@@ -64,8 +67,9 @@ def exclusive_run(settings: Settings) -> Iterator[None]:
         if path.exists() and not os.access(path, os.W_OK):
             raise ConfigError(f"WAREHOUSE_PATH {path} is read-only for this user")
         try:  # one writer per lake too, and the lake this warehouse's own
-            stack.enter_context(open_lake(settings).writing(
-                str(path.resolve()), wait_seconds=settings.run_lock_wait_seconds))
+            lake = open_lake(settings)
+            stack.enter_context(lake.writing(wait_seconds=settings.run_lock_wait_seconds))
+            check_binding(_bound_lake(path), lake, path.resolve())
         except WarehouseBusyError as error:
             raise WarehouseBusy(str(error)) from None
         except LakeError as error:
@@ -75,6 +79,17 @@ def exclusive_run(settings: Settings) -> Iterator[None]:
                               f"({error.strerror}): choose a folder this user can write to"
                               ) from None
         yield
+
+
+def _bound_lake(warehouse: Path) -> tuple[str, str] | None:
+    """The lake the warehouse file was last bound to (read while the run lock is held)."""
+    if not warehouse.exists():
+        return None
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return warehouse_lake(con)
+    finally:
+        con.close()
 
 
 def preflight(settings: Settings) -> Campaigns:

@@ -570,7 +570,7 @@ def test_a_failed_run_names_the_dbt_model_and_its_error(tmp_path) -> None:
 
     settings = load_settings(_paths(tmp_path), dotenv_path=None, require_credentials=False)
     con = duckdb.connect(str(settings.warehouse_path))  # a raw table that is not what dbt reads
-    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.sms_messages (nothing INTEGER)")
+    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.contact_versions (nothing INTEGER)")
     con.close()
     result = dg.materialize([warehouse_models], resources=resources_for(settings),
                             raise_on_error=False)

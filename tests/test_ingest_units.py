@@ -15,7 +15,7 @@ from orchestration.defs.exotel.selection import (
     campaigns_to_pull,
     receipt_window_closed,
 )
-from orchestration.lib.prefetch import prefetch
+from orchestration.lib.prefetch import prefetch, prefetch_in_order
 from orchestration.lib.pull_ledger import LedgerState
 from orchestration.lib.rules import UNRECONCILED_PULL_ATTEMPTS
 
@@ -96,6 +96,47 @@ def test_prefetch_raises_the_producers_error_and_stops_when_abandoned() -> None:
     abandoned = prefetch(iter(range(10_000)), depth=2)
     next(abandoned)
     abandoned.close()
+    time.sleep(0.3)
+    assert threading.active_count() <= before
+
+
+def test_sources_fetched_side_by_side_come_out_whole_and_in_order() -> None:
+    """Three campaigns at once, each slow to fetch: their items come out campaign after
+    campaign, and the waits overlap (three 0.2 s campaigns take well under 0.6 s)."""
+    running, most = [0], [0]
+    guard = threading.Lock()
+
+    def campaign(n: int):
+        def items():
+            with guard:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            for page in range(4):
+                time.sleep(0.05)
+                yield (n, page)
+            with guard:
+                running[0] -= 1
+        return items
+
+    started = time.monotonic()
+    out = list(prefetch_in_order((campaign(n) for n in range(6)), workers=3, depth=2))
+    assert out == [(n, page) for n in range(6) for page in range(4)]
+    assert most[0] == 3 and time.monotonic() - started < 6 * 0.2 * 0.75
+
+
+def test_a_failing_source_raises_in_its_place_and_the_others_stop() -> None:
+    def good(n: int):
+        return lambda: iter([n])
+
+    def bad():
+        yield "half"
+        raise RuntimeError("campaign 2 broke")
+
+    before = threading.active_count()
+    items = prefetch_in_order(iter([good(0), bad, good(2)]), workers=2, depth=2)
+    assert next(items) == 0 and next(items) == "half"
+    with pytest.raises(RuntimeError, match="campaign 2 broke"):
+        next(items)
     time.sleep(0.3)
     assert threading.active_count() <= before
 

@@ -228,3 +228,47 @@ def test_recovery_finishes_a_recorded_commit_and_drops_an_unrecorded_one(tmp_pat
     assert _lake_files(tmp_path / "lake") == {kept.path}
     assert list(lake.staging_dir.iterdir()) == []
     assert lake.manifest.moving() == {}
+
+
+def test_a_warehouse_copied_with_its_lake_still_reads_it_and_a_moved_lake_is_named(
+        tmp_path) -> None:
+    from orchestration.defs.warehouse.resources import Warehouse
+    from orchestration.lib.settings import load_settings
+
+    def opened(warehouse: Path, **env: str) -> Warehouse:
+        return Warehouse(load_settings({"WAREHOUSE_PATH": str(warehouse), **env},
+                                       dotenv_path=None, require_credentials=False))
+
+    original = tmp_path / "a" / "warehouse.duckdb"
+    _old_warehouse(original)
+    with opened(original).connect():
+        pass
+    copy = tmp_path / "b" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    import shutil
+
+    shutil.copy(original, copy)
+    shutil.copytree(original.with_name("lake"), copy.with_name("lake"))
+    shutil.rmtree(original.parent)  # the copy alone: it reads its own lake, not the old paths
+    with opened(copy).connect() as con:
+        assert con.execute("SELECT count(*) FROM raw.sms_messages").fetchall()[0][0] == 5000
+    with pytest.raises(LakeError, match="set LAKE_PATH=.*b/lake"), \
+            opened(copy, LAKE_PATH=str(tmp_path / "elsewhere")).connect():
+        pass
+
+
+def test_the_cli_names_a_lake_that_is_not_the_warehouses_in_one_line(tmp_path) -> None:
+    import os
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with open_warehouse(warehouse):
+        pass
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXOTEL_", "BREVO_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "sync"], cwd=tmp_path, text=True,
+        capture_output=True, timeout=300,
+        env={**env, "WAREHOUSE_PATH": str(warehouse), "BREVO_API_KEY": "k",
+             "LAKE_PATH": str(tmp_path / "moved")})
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert f"set LAKE_PATH={tmp_path / 'lake'}" in lines[0]

@@ -31,11 +31,12 @@ ACCOUNT = AccountConfig(seed=5, voice_campaigns=0, sms_campaigns=3, sms_messages
 LOG = logging.getLogger("test_pull")
 
 
-def _pull(client: ExotelClient, warehouse, channel, campaign_ids: list[str]) -> list:
+def _pull(client: ExotelClient, warehouse, channel, campaign_ids: list[str], *,
+          workers: int = 1) -> list:
     with open_raw(warehouse) as raw:
         return list(pull_campaigns(client, raw, channel, campaign_ids, run_id="run-1",
                                    dlr_finalization_hours=72, batch_pages=2,
-                                   workdir=warehouse.parent, log=LOG))
+                                   workdir=warehouse.parent, log=LOG, fetch_workers=workers))
 
 
 def _failing_part_way(campaign_id: str, error: Exception) -> Channel:
@@ -59,13 +60,20 @@ def _raw_counts(warehouse) -> dict[str, int]:
         con.close()
 
 
-def test_a_missing_campaign_is_reported_and_the_ones_after_it_land(start_sandbox,
-                                                                   tmp_path) -> None:
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_missing_campaign_is_reported_and_the_ones_after_it_land(start_sandbox, tmp_path,
+                                                                   workers: int) -> None:
     server = start_sandbox(ACCOUNT)
     first, second, third = (p.campaign_id for p in server.account.campaigns("sms"))
     warehouse = tmp_path / "warehouse.duckdb"
     with client_for(server) as client:
-        outcomes = _pull(client, warehouse, SMS, [first, "sms_camp_gone", second, third])
+        outcomes = _pull(client, warehouse, SMS, [first, "sms_camp_gone", second, third],
+                         workers=workers)
+    # Every request counted once, the siblings' with the client's.
+    pulls = [o for o in outcomes if isinstance(o, CampaignPull)]
+    assert client.stats.by_kind["campaign"] == 4
+    assert client.stats.by_kind["detail"] == sum(p.pages for p in pulls)
+    assert client.stats.requests == 4 + sum(p.pages for p in pulls)
     assert [type(o) for o in outcomes] == [CampaignPull, CampaignFailure, CampaignPull,
                                            CampaignPull]
     assert isinstance(outcomes[1].error, CampaignNotFoundError)
@@ -74,14 +82,15 @@ def test_a_missing_campaign_is_reported_and_the_ones_after_it_land(start_sandbox
     assert all(o.is_reconciled and o.pages > 2 for o in outcomes if isinstance(o, CampaignPull))
 
 
-def test_a_campaign_broken_part_way_leaves_nothing_and_the_next_one_lands(start_sandbox,
-                                                                          tmp_path) -> None:
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_campaign_broken_part_way_leaves_nothing_and_the_next_one_lands(
+        start_sandbox, tmp_path, workers: int) -> None:
     server = start_sandbox(ACCOUNT)
     first, broken, last = (p.campaign_id for p in server.account.campaigns("sms"))
     channel = _failing_part_way(broken, MalformedResponseError("page 3 is not the envelope"))
     warehouse = tmp_path / "warehouse.duckdb"
     with client_for(server) as client:
-        outcomes = _pull(client, warehouse, channel, [first, broken, last])
+        outcomes = _pull(client, warehouse, channel, [first, broken, last], workers=workers)
     assert [o.campaign_id for o in outcomes] == [first, broken, last]
     assert isinstance(outcomes[1], CampaignFailure)
     truth = sandbox_truth(server)
@@ -99,5 +108,5 @@ def test_an_error_that_stops_the_run_rolls_back_the_campaign_in_progress(start_s
     channel = _failing_part_way(stopped, RuntimeError("the machine ran out of something"))
     warehouse = tmp_path / "warehouse.duckdb"
     with client_for(server) as client, pytest.raises(RuntimeError, match="ran out"):
-        _pull(client, warehouse, channel, [first, stopped])
+        _pull(client, warehouse, channel, [first, stopped], workers=2)
     assert _raw_counts(warehouse) == {first: sandbox_truth(server)[first]}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -62,3 +63,66 @@ def prefetch(items: Iterable[T], *, depth: int) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+def prefetch_in_order(sources: Iterable[Callable[[], Iterable[T]]], *, workers: int,
+                      depth: int) -> Iterator[T]:
+    """The items of each source, source after source, with up to `workers` sources produced at
+    once, each in a thread of its own `depth` ahead: campaigns fetched side by side (their
+    latency overlaps) and still loaded one after another, in order.
+
+    A source is called in its thread. An exception in one is re-raised where its items would
+    have been; when the consumer stops, every producer stops at its next item.
+    """
+    if workers <= 1:
+        yield from prefetch((item for source in sources for item in source()), depth=depth)
+        return
+    stop = threading.Event()
+    pending = iter(sources)
+    running: deque[tuple[queue.Queue[object], threading.Thread]] = deque()
+
+    def produce(source: Callable[[], Iterable[T]], buffer: queue.Queue[object]) -> None:
+        def put(value: object) -> bool:
+            while not stop.is_set():
+                try:
+                    buffer.put(value, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            for item in source():
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            put(_Failure(error))
+
+    def start_next() -> None:
+        source = next(pending, None)
+        if source is not None:
+            buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+            thread = threading.Thread(target=produce, args=(source, buffer), daemon=True,
+                                      name="prefetch")
+            thread.start()
+            running.append((buffer, thread))
+
+    try:
+        for _ in range(workers):
+            start_next()
+        while running:
+            buffer, thread = running[0]
+            while True:
+                value = buffer.get()
+                if value is _DONE:
+                    break
+                if isinstance(value, _Failure):
+                    raise value.error
+                yield value  # type: ignore[misc]
+            running.popleft()
+            start_next()
+    finally:
+        stop.set()
+        for _, thread in running:
+            thread.join(timeout=30)

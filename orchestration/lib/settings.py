@@ -23,6 +23,7 @@ DEFAULT_BASE_URL = "https://api.exotel.com"
 DEFAULT_BREVO_BASE_URL = "https://api.brevo.com/v3"  # ../shared/brevo-contract.md
 DEFAULT_BREVO_EXPORT_WAIT_SECONDS = 120
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
+DEFAULT_EXOTEL_FETCH_WORKERS = 1
 DEFAULT_PUBLISHED_PATH = "data/published.duckdb"
 DEFAULT_CONTACTS_REGION = "IN"
 DEFAULT_TIMEZONE = "Asia/Kolkata"
@@ -155,6 +156,9 @@ class Settings:
     # a folder beside the warehouse file, `lake` for warehouse.duckdb (data/lake by default),
     # `<name>-lake` for any other name, so two warehouses in one folder never share a lake.
     lake_path: str = ""
+    # Exotel campaigns fetched side by side (sibling connections sharing one rate limit): a
+    # fetch waits on the provider, so several overlap their waits; loading stays in order.
+    exotel_fetch_workers: int = DEFAULT_EXOTEL_FETCH_WORKERS
 
     @property
     def lake_root(self) -> str:
@@ -306,6 +310,9 @@ def load_settings(
             "BREVO_EXPORT_WAIT_SECONDS", get("BREVO_EXPORT_WAIT_SECONDS", ""),
             DEFAULT_BREVO_EXPORT_WAIT_SECONDS, low=0, high=3600),
         lake_path=get("LAKE_PATH", "").strip(),
+        exotel_fetch_workers=_whole_number(
+            "EXOTEL_FETCH_WORKERS", get("EXOTEL_FETCH_WORKERS", ""),
+            DEFAULT_EXOTEL_FETCH_WORKERS, low=1, high=16),
     )
     check_paths_apart(settings)
     if require_credentials:

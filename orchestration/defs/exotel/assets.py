@@ -88,7 +88,7 @@ def _tracked(outcomes: Iterator[CampaignPull | CampaignFailure], progress: PullP
     with progress:
         for outcome in outcomes:
             yield outcome
-            progress.campaign(client.stats.requests)
+            progress.campaign(client.requests_so_far)
 
 
 def _keys(channel: Channel) -> tuple[dg.AssetKey, dg.AssetKey]:
@@ -150,7 +150,8 @@ def ingest(
             run_id=context.run.run_id, dlr_finalization_hours=settings.dlr_finalization_hours,
             batch_pages=config.batch_pages, workdir=Path(tmp), log=context.log,
             previous=previous, pending=pending_lookup(lookup_con),
-            on_page=lambda records: progress.page(records, client.stats.requests),
+            on_page=lambda records: progress.page(records, client.requests_so_far),
+            fetch_workers=settings.exotel_fetch_workers,
         )
         for outcome in _tracked(outcomes, progress, client):
             if isinstance(outcome, CampaignFailure):

@@ -30,6 +30,7 @@ is marked final at once instead of being re-read until 72 hours after its end.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -170,12 +171,18 @@ def read_previous_pulls(con: duckdb.DuckDBPyConnection, channel: str) -> dict[st
 
 def pending_lookup(con: duckdb.DuckDBPyConnection) -> PendingLookup:
     """Reads a campaign's pending messages from raw (latest version of each) minus those a
-    callback reported at their outcome; `con` is used from the fetching thread only."""
+    callback reported at their outcome; the fetching threads take turns on `con`."""
+    turn = threading.Lock()
     pending_list = ", ".join(f"'{status}'" for status in SMS_PENDING_STATUSES)
     kinds = ", ".join(f"'{kind}'" for kind in MESSAGE_CALLBACK_KINDS)
 
     def lookup(campaign_id: str, created_at: dt.datetime | None, limit: int
                ) -> list[PendingMessage]:
+        with turn:
+            return _pending(campaign_id, created_at, limit)
+
+    def _pending(campaign_id: str, created_at: dt.datetime | None, limit: int
+                 ) -> list[PendingMessage]:
         rows = con.execute(
             f"""
             WITH latest AS (

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ from orchestration.lib.exotel import (
 )
 from orchestration.lib.ids import ID_RULE, is_valid_id
 from orchestration.lib.phone import mask_numbers
-from orchestration.lib.prefetch import prefetch
+from orchestration.lib.prefetch import prefetch_in_order
 from orchestration.lib.rules import SMS_PENDING_STATUSES
 
 
@@ -231,53 +232,82 @@ def _poll_messages(client: ExotelClient, plan: DetailPlan) -> tuple[list[bytes],
     return lines, still_pending
 
 
-def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], workdir: Path,
-          previous: dict[str, PreviousPull], pending: PendingLookup) -> Iterator[_FeedItem]:
+def _campaign_feed(client: ExotelClient, channel: Channel, campaign_id: str, workdir: Path,
+                   previous: dict[str, PreviousPull], pending: PendingLookup
+                   ) -> Iterator[_FeedItem]:
+    """One campaign's items, read by `client` (in a fetching thread of its own)."""
     # The campaign record is checked here, before its details are fetched: a campaign whose own
     # record breaks its contract has its details left at the provider (they could not be tied
     # to trustworthy campaign facts), not fetched page by page and thrown away.
     entity = channel.campaign_entity
-    transient_in_a_row = 0
-    with duckdb.connect() as checker:
-        checker.execute("SET TimeZone = 'UTC'")  # typed as the loader types them
-        for campaign_id in campaign_ids:
-            requests_before = client.stats.requests
+    requests_before = client.stats.requests
+    try:
+        record = channel.get_campaign(client, campaign_id)
+        with duckdb.connect() as checker:
+            checker.execute("SET TimeZone = 'UTC'")  # typed as the loader types them
+            reasons = check_records(checker, entity, [orjson.dumps(record)],
+                                    workdir / f"{entity.name}.{campaign_id}.check.ndjson")
+        rejected = str(reasons["failed_checks"].iloc[0]) if len(reasons) else None
+        plan = DetailPlan("pages")
+        if rejected is None:
+            plan = plan_details(channel.name, record, previous.get(campaign_id),
+                                pending, page_size=client.detail_page_limit)
+        polled = _poll_messages(client, plan) if plan.mode == "messages" else None
+        if plan.mode == "messages" and polled is None:
+            plan = DetailPlan("pages", "a pending message was not found on its own")
+        yield _Started(campaign_id, record, rejected, plan)
+        still_pending = None
+        if rejected is None and plan.mode == "pages":
+            for page in channel.detail_pages(client, campaign_id):
+                yield _page_lines(page)
+        elif polled is not None:
+            lines, still_pending = polled
+            yield b"\n".join(lines)
+        yield _Finished(client.server_time, client.stats.requests - requests_before,
+                        still_pending)
+    except (CampaignNotFoundError, MalformedResponseError, ApiError, TransientApiError) as error:
+        # This campaign alone: the others go on. Anything else (bad credentials) stops the run.
+        yield CampaignFailure(campaign_id, error)
+
+
+def _feed(client: ExotelClient, channel: Channel, campaign_ids: Iterable[str], workdir: Path,
+          previous: dict[str, PreviousPull], pending: PendingLookup, *, workers: int,
+          depth: int) -> Iterator[_FeedItem]:
+    """Every campaign's items, campaign after campaign, `workers` of them fetched side by side
+    by sibling clients (one rate limit shared) whose requests are added to `client`'s."""
+    spare: queue.Queue[ExotelClient] = queue.Queue()
+    siblings = [client] if workers <= 1 else [client.sibling() for _ in range(workers)]
+    for sibling in siblings:
+        spare.put(sibling)
+
+    def source(campaign_id: str) -> Callable[[], Iterator[_FeedItem]]:
+        def items() -> Iterator[_FeedItem]:
+            reader = spare.get()
             try:
-                record = channel.get_campaign(client, campaign_id)
-                reasons = check_records(checker, entity, [orjson.dumps(record)],
-                                        workdir / f"{entity.name}.check.ndjson")
-                rejected = str(reasons["failed_checks"].iloc[0]) if len(reasons) else None
-                plan = DetailPlan("pages")
-                if rejected is None:
-                    plan = plan_details(channel.name, record, previous.get(campaign_id),
-                                        pending, page_size=client.detail_page_limit)
-                polled = _poll_messages(client, plan) if plan.mode == "messages" else None
-                if plan.mode == "messages" and polled is None:
-                    plan = DetailPlan("pages", "a pending message was not found on its own")
-                yield _Started(campaign_id, record, rejected, plan)
-                still_pending = None
-                if rejected is None and plan.mode == "pages":
-                    for page in channel.detail_pages(client, campaign_id):
-                        yield _page_lines(page)
-                elif polled is not None:
-                    lines, still_pending = polled
-                    yield b"\n".join(lines)
-                yield _Finished(client.server_time, client.stats.requests - requests_before,
-                                still_pending)
-            except (CampaignNotFoundError, MalformedResponseError, ApiError) as error:
-                # This campaign alone: the others go on. Anything else (bad credentials) stops
-                # the run.
-                transient_in_a_row = 0
-                yield CampaignFailure(campaign_id, error)
-            except TransientApiError as error:
-                # A 5xx or reset past its retries on this campaign: skipped, the others go on.
-                # Several in a row mean the provider is down: the run stops, as it would at once.
-                transient_in_a_row += 1
+                yield from _campaign_feed(reader, channel, campaign_id, workdir, previous,
+                                          pending)
+            finally:
+                spare.put(reader)
+        return items
+
+    transient_in_a_row = 0
+    try:
+        for item in prefetch_in_order((source(c) for c in campaign_ids), workers=workers,
+                                      depth=depth):
+            if isinstance(item, CampaignFailure):
+                # Several transient failures in a row mean the provider is down: the run stops,
+                # as it would at once.
+                transient = isinstance(item.error, TransientApiError)
+                transient_in_a_row = transient_in_a_row + 1 if transient else 0
                 if transient_in_a_row >= MAX_TRANSIENT_IN_A_ROW:
-                    raise
-                yield CampaignFailure(campaign_id, error)
-            else:
+                    raise item.error
+            elif isinstance(item, _Finished):
                 transient_in_a_row = 0
+            yield item
+    finally:
+        if workers > 1:
+            for sibling in siblings:
+                client.absorb(sibling)
 
 
 class _CampaignWriter:
@@ -405,6 +435,7 @@ def pull_campaigns(
     previous: dict[str, PreviousPull] | None = None,
     pending: PendingLookup | None = None,
     on_page: Callable[[int], None] | None = None,
+    fetch_workers: int = 1,
 ) -> Iterator[CampaignPull | CampaignFailure]:
     """Pull each campaign in its own transaction and lake commit; yield each one's outcome as it
     lands.
@@ -417,8 +448,9 @@ def pull_campaigns(
     options = {"run_id": run_id, "batch_pages": batch_pages, "workdir": workdir, "log": log}
     try:
         feed = _feed(client, channel, campaign_ids, workdir, previous or {},
-                     pending or (lambda campaign_id, created_at, limit: []))
-        for item in prefetch(feed, depth=2 * batch_pages):
+                     pending or (lambda campaign_id, created_at, limit: []),
+                     workers=fetch_workers, depth=2 * batch_pages)
+        for item in feed:
             if isinstance(item, bytes):
                 writer.add_page(item)  # type: ignore[union-attr] - a page follows its start
                 if on_page is not None:

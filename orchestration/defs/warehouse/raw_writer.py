@@ -155,7 +155,10 @@ def migrate(con: duckdb.DuckDBPyConnection, lake: Lake, legacy: list[str],
                 f"({position}/{len(legacy)}, {rows:,} rows)")
             commit_id = lake.new_commit()
             try:
-                files = write_files(con, lake, f"raw.{short}", short, commit_id)
+                # By name against the layout: a column the old table lacks lands as NULL.
+                source = (f"(SELECT * FROM {LAYOUT_SCHEMA}.{short} "
+                          f"UNION ALL BY NAME SELECT * FROM raw.{short})")
+                files = write_files(con, lake, source, short, commit_id)
                 lake.commit(commit_id, files, note)
             except BaseException:
                 lake.discard(commit_id)

@@ -13,6 +13,8 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.brevo.raw import BREVO_RAW_DDL
+from orchestration.defs.warehouse.lake_binding import bind
+from orchestration.defs.warehouse.lake_tables import LAYOUT_SCHEMA
 from orchestration.defs.warehouse.raw import RAW_DDL
 from orchestration.defs.warehouse.raw_writer import (
     RawWriter,
@@ -72,8 +74,8 @@ class Warehouse:
                 yield con
                 return
             lake = self.lake
-            with lake.writing(str(self.path.resolve())):
-                prepare_raw(con, lake)
+            with lake.writing():
+                prepare_raw(con, lake, self.path.resolve())
                 yield con
         finally:
             con.close()
@@ -83,8 +85,10 @@ def open_lake(settings: Settings) -> Lake:
     return Lake(settings.lake_root, local_dir=settings.warehouse_path.resolve().parent)
 
 
-def prepare_raw(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+def prepare_raw(con: duckdb.DuckDBPyConnection, lake: Lake, warehouse_file: Path) -> None:
     """The raw schema of this version, over the lake."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAYOUT_SCHEMA}")
+    bind(con, lake, warehouse_file)
     legacy = legacy_tables(con)
     # Each provider's own tables (Ops registers the providers): present before its first run,
     # so the dbt models read them whatever ran.

@@ -71,6 +71,13 @@ class ClientStats:
     retries: int = 0
     by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REQUEST_KINDS, 0))
 
+    def add(self, other: ClientStats) -> None:
+        """Count `other`'s requests here too (a sibling's, at the end of a concurrent fetch)."""
+        self.requests += other.requests
+        self.retries += other.retries
+        for kind, count in other.by_kind.items():
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + count
+
 
 class ExotelClient:
     """The provider's campaign reporting API."""
@@ -95,11 +102,18 @@ class ExotelClient:
             raise ValueError(f"detail_page_limit must be 1..{MAX_DETAIL_LIMIT}")
         if not 1 <= list_page_limit <= MAX_LIST_LIMIT:
             raise ValueError(f"list_page_limit must be 1..{MAX_LIST_LIMIT}")
+        self._arguments = {
+            "base_url": base_url, "account_sid": account_sid, "api_key": api_key,
+            "api_token": api_token, "rate_limit_per_minute": rate_limit_per_minute,
+            "retry": retry, "timeout_seconds": timeout_seconds,
+            "detail_page_limit": detail_page_limit, "list_page_limit": list_page_limit,
+            "transport": transport, "sleep": sleep, "jitter_seed": jitter_seed}
         self.account_sid = account_sid
         self.detail_page_limit = detail_page_limit
         self.list_page_limit = list_page_limit
         self.retry = retry or RetryPolicy()
         self.stats = ClientStats()
+        self._siblings: list[ExotelClient] = []
         # The provider's clock, from the last answer's Date header: what "72 hours after the
         # campaign ended" is measured against, so a skewed local clock cannot finalise early.
         self.server_time: dt.datetime | None = None
@@ -126,6 +140,29 @@ class ExotelClient:
             rate_limit_per_minute=settings.rate_limit_per_minute,
             **kwargs,
         )
+
+    def sibling(self) -> ExotelClient:
+        """Another connection to the same account that shares this client's rate limit (so
+        campaigns fetched side by side stay within the provider's), with its own request
+        counts and provider clock."""
+        other = ExotelClient(**self._arguments)
+        other._limiter = self._limiter
+        self._siblings.append(other)
+        return other
+
+    def absorb(self, sibling: ExotelClient) -> None:
+        """A sibling's work is done: its requests count as this client's, its clock too."""
+        self.stats.add(sibling.stats)
+        if sibling.server_time is not None and (self.server_time is None
+                                                or sibling.server_time > self.server_time):
+            self.server_time = sibling.server_time
+        self._siblings.remove(sibling)
+        sibling.close()
+
+    @property
+    def requests_so_far(self) -> int:
+        """This client's requests and its working siblings' (for progress while they run)."""
+        return self.stats.requests + sum(s.stats.requests for s in self._siblings)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -62,18 +62,10 @@ class Lake:
         return f"{self.root}/{relative}"
 
     @contextmanager
-    def writing(self, owner: str, *, wait_seconds: float = 0.0) -> Iterator[None]:
-        """Hold the lake's writer lock (one writer per lake, whatever the entry point) and
-        claim the lake for `owner` (the warehouse it is the raw data of)."""
+    def writing(self, *, wait_seconds: float = 0.0) -> Iterator[None]:
+        """Hold the lake's writer lock: one writer per lake, whatever the entry point."""
         with run_lock(self.manifest_path, wait_seconds=wait_seconds,
                       what=f"the lake at {self.root}"):
-            held = self.manifest.get("warehouse")
-            if held is None:
-                self.manifest.put("warehouse", owner)
-            elif held != owner:
-                raise LakeError(
-                    f"the lake at {self.root} holds the raw data of the warehouse {held}; give "
-                    f"this warehouse ({owner}) its own LAKE_PATH")
             yield
 
     def new_commit(self) -> str:
