@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import socket
 import subprocess
@@ -32,9 +33,12 @@ def bench_resources(url: str, warehouse: Path | str) -> dict[str, Any]:
     from orchestration.lib.settings import load_settings
 
     warehouse = Path(warehouse)
+    # Tuning a benchmark may set how many campaigns are fetched side by side.
+    tuning = {k: os.environ[k] for k in ("EXOTEL_FETCH_WORKERS",) if k in os.environ}
     return resources_for(load_settings(
         {**sandbox_environment(url), "WAREHOUSE_PATH": str(warehouse),
-         "PUBLISHED_PATH": str(warehouse.with_name("published.duckdb"))}, dotenv_path=None))
+         "PUBLISHED_PATH": str(warehouse.with_name("published.duckdb")), **tuning},
+        dotenv_path=None))
 
 
 def free_port() -> int:

@@ -25,21 +25,24 @@ import orjson
 
 from bench.common import SANDBOX_CREDENTIALS
 
-PAGE = 1000
+PAGE = 1000  # the detail endpoints' largest page (the campaign lists': 500)
+LIST_PAGE = 500
 SETTINGS = {"NORMALIZE__WORKERS": "2", "DATA_WRITER__FILE_MAX_ITEMS": "100000",
             "RUNTIME__LOG_LEVEL": "WARNING"}
 
 
-def _pages(client: httpx.Client, path: str) -> Iterator[list[dict[str, Any]]]:
+def _pages(client: httpx.Client, path: str, limit: int = PAGE
+           ) -> Iterator[list[dict[str, Any]]]:
     offset = 0
     while True:
-        body = orjson.loads(client.get(path, params={"offset": offset, "limit": PAGE}).content)
-        items = [entry["data"] for entry in body["response"]]
+        answer = client.get(path, params={"offset": offset, "limit": limit})
+        answer.raise_for_status()
+        items = [entry["data"] for entry in orjson.loads(answer.content)["response"]]
         if items:
             yield items
-        if len(items) < PAGE:
+        if len(items) < limit:
             return
-        offset += PAGE
+        offset += limit
 
 
 def run(url: str, folder: Path) -> dict[str, Any]:
@@ -55,7 +58,8 @@ def run(url: str, folder: Path) -> dict[str, Any]:
         @dlt.resource(name=detail.replace("-", "_"), write_disposition="append")
         def records() -> Iterator[pa.Table]:
             with httpx.Client(base_url=url, auth=auth, timeout=60) as client:
-                campaigns = [c["id"] for page in _pages(client, f"{base}/{kind}") for c in page]
+                campaigns = [c["id"] for page in _pages(client, f"{base}/{kind}", LIST_PAGE)
+                             for c in page]
                 for campaign_id in campaigns:
                     for page in _pages(client, f"{base}/{kind}/{campaign_id}/{detail}"):
                         for record in page:

@@ -2,6 +2,8 @@
 versus the same campaigns in an empty warehouse.
 
     python -m bench.profile_daily --scale full --work /tmp/profile   # keeps the 30-day warehouse
+    python -m bench.profile_daily --history-days 365 --work /tmp/profile   # a year (bench.run
+                                                                          # --history's account)
 
 The 30-day warehouse is built once in `--work` (ingest + dbt build + publish + reports) and
 reused by later calls (`--rebuild-models` after changing the dbt models); each call profiles
@@ -24,6 +26,7 @@ from bench.run import (
     DAYS,
     ROOT,
     _day_end,
+    history_arguments,
     sandbox_arguments,
     stage_ingest,
     stage_publish,
@@ -92,11 +95,16 @@ def main() -> None:
     parser.add_argument("--scale", default="full", choices=["full", "quick", "tiny"])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--history-days", type=int, default=None,
+                        help="profile on this many days of history (quick scale's volume)")
     parser.add_argument("--rebuild-models", action="store_true",
                         help="rebuild the kept warehouse's dbt models first (after model changes)")
     args = parser.parse_args()
-    base = args.work / args.scale / "base" / "warehouse.duckdb"
-    with sandbox_process(*sandbox_arguments(args.scale), "--now", _day_end(DAYS - 1)) as url:
+    days = args.history_days or DAYS - 1
+    name = f"history{days}" if args.history_days else args.scale
+    account = history_arguments(days) if args.history_days else sandbox_arguments(args.scale)
+    base = args.work / name / "base" / "warehouse.duckdb"
+    with sandbox_process(*account, "--now", _day_end(days)) as url:
         if not base.exists():
             base.parent.mkdir(parents=True)
             print("building the 30-day warehouse:", stage_ingest(url, base),
@@ -108,23 +116,26 @@ def main() -> None:
                   stage_reports(base.with_name("published.duckdb")), flush=True)
         runs = {}
         for mode in ("history", "empty"):
-            target = args.work / args.scale / mode / "warehouse.duckdb"
+            target = args.work / name / mode / "warehouse.duckdb"
             shutil.rmtree(target.parent, ignore_errors=True)
             target.parent.mkdir(parents=True)
             if mode == "history":
                 shutil.copy(base, target)
                 shutil.copytree(base.with_name("lake"), target.with_name("lake"))  # its raw
+                # and the key yesterday's copy was published with (else a full copy)
+                shutil.copy(base.with_name("warehouse.duckdb.lookup-key"),
+                            target.with_name("warehouse.duckdb.lookup-key"))
                 # Yesterday's published copy, which today's publish refreshes in place.
                 shutil.copy(base.with_name("published.duckdb"),
                             target.with_name("published.duckdb"))
                 shutil.copytree(base.with_name("reports"), target.with_name("reports"))
-            httpx.post(f"{url}/_sandbox/clock", json={"now": _day_end(DAYS)}).raise_for_status()
+            httpx.post(f"{url}/_sandbox/clock",
+                       json={"now": _day_end(days + 1)}).raise_for_status()
             try:
                 runs[mode] = daily_profile(
                     url, target, None if mode == "history" else runs["history"]["campaigns"])
             finally:
-                httpx.post(f"{url}/_sandbox/clock",
-                           json={"now": _day_end(DAYS - 1)}).raise_for_status()
+                httpx.post(f"{url}/_sandbox/clock", json={"now": _day_end(days)}).raise_for_status()
     for mode, profile in runs.items():
         _print(mode, profile, args.top)
     print(f"\nratio history / empty: {runs['history']['seconds'] / runs['empty']['seconds']:.2f}")

@@ -120,10 +120,16 @@ def stage_transform(url: str, warehouse: Path) -> dict[str, Any]:
 
 
 def stage_publish(warehouse: Path) -> dict[str, Any]:
+    from orchestration.lib.audience.lookup import lookup_key
     from orchestration.lib.publish import publish
+    from orchestration.lib.settings import load_settings
 
+    # As the daily job publishes (its recipient look-up key too), so the daily stage finds
+    # yesterday's copy usable and refreshes it in place, as it would in production.
+    settings = load_settings({"WAREHOUSE_PATH": str(warehouse)}, dotenv_path=None,
+                             require_credentials=False)
     started = time.perf_counter()
-    publish(warehouse, warehouse.with_name("published.duckdb"))
+    publish(warehouse, warehouse.with_name("published.duckdb"), lookup_key=lookup_key(settings))
     return {"seconds": time.perf_counter() - started}
 
 
@@ -260,6 +266,10 @@ def benchmark(scale: str, runs: int) -> dict[str, Any]:
             history.parent.mkdir()
             shutil.copy(warehouse, history)
             shutil.copytree(warehouse.with_name("lake"), history.with_name("lake"))  # its raw
+            # and its recipient look-up key: yesterday's copy is keyed with it, so today's
+            # publish refreshes that copy in place, as in production
+            shutil.copy(warehouse.with_name("warehouse.duckdb.lookup-key"),
+                        history.with_name("warehouse.duckdb.lookup-key"))
             shutil.copy(warehouse.with_name("published.duckdb"),
                         history.with_name("published.duckdb"))
             # Yesterday's published copy and the 30 days' reports exist, as after yesterday's
@@ -306,20 +316,25 @@ def benchmark(scale: str, runs: int) -> dict[str, Any]:
             "machine": machine(), "summary": summary, "stages": stages, "daily": daily}
 
 
-def history_benchmark(days: int) -> dict[str, Any]:
-    """A year (`days`) of history at the quick scale's daily volume, built through the API
-    (ingest, then a full build, publish and reports, as after yesterday's run), then day
-    `days + 1`'s daily run on it against the same campaigns into an empty warehouse."""
+def history_arguments(days: int) -> list[str]:
+    """The sandbox's account for `days` of history and one day more, at the quick scale's
+    daily volume."""
     shape = SCALES["quick"]
     per_day = {k: shape[k] / DAYS for k in ("sms_campaigns", "voice_campaigns")}
-    arguments = [
+    return [
         "--seed", "2026", "--sms-campaigns", str(round(per_day["sms_campaigns"] * (days + 1))),
         "--sms-messages", shape["sms_messages"],
         "--voice-campaigns", str(round(per_day["voice_campaigns"] * (days + 1))),
         "--voice-contacts", shape["voice_contacts"],
         "--from", START.isoformat(), "--to", (START + dt.timedelta(days=days + 1)).isoformat()]
+
+
+def history_benchmark(days: int) -> dict[str, Any]:
+    """A year (`days`) of history at the quick scale's daily volume, built through the API
+    (ingest, then a full build, publish and reports, as after yesterday's run), then day
+    `days + 1`'s daily run on it against the same campaigns into an empty warehouse."""
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp, sandbox_process(
-            *arguments, "--now", _day_end(days)) as url:
+            *history_arguments(days), "--now", _day_end(days)) as url:
         history = Path(tmp) / "history" / "warehouse.duckdb"
         history.parent.mkdir()
         log(f"{days} days of history: ingest")
@@ -431,6 +446,7 @@ def main() -> None:
     if args.stage:
         print(json.dumps(run_stage(args.stage, json.loads(args.args))))
         return
+    args.out_dir.mkdir(parents=True, exist_ok=True)
     if args.history:
         result = history_benchmark(args.history_days)
         (args.out_dir / "results-history.json").write_text(json.dumps(result, indent=2) + "\n")

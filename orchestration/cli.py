@@ -243,6 +243,12 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{'?' if left is None else left} of {size} in the window")
     print("\nRow counts")
     print(format_table(["table", "rows"], status.row_counts))
+    if status.lake_tables:
+        files = sum(t[2] for t in status.lake_tables)
+        mib = sum(t[4] for t in status.lake_tables)
+        print(f"\nRaw lake at {status.lake}: {files:,} Parquet files, {mib:,.1f} MiB")
+        print(format_table(["provider", "table", "files", "records", "MiB"],
+                           status.lake_tables))
     print(f"\nRejected records: {status.rejected_total:,} in all")
     if status.rejected_top:
         print(format_table(["entity", "failed checks", "records"], status.rejected_top))

@@ -221,6 +221,10 @@ def test_status_reports_runs_counts_rejects_and_reconciliation(synced) -> None:
     for row in rows:  # requests = list + campaign + detail + message
         total, kinds = int(row[4].replace(",", "")), [int(v.replace(",", "")) for v in row[5:9]]
         assert total == sum(kinds) and kinds[2] > 0
+    # The raw lake, its messages' table holding every pulled record.
+    lake = result.stdout.split("Raw lake at ")[1].split("\n\n")[0]
+    [messages] = [line.split() for line in lake.splitlines() if " sms_messages " in line]
+    assert messages[0] == "exotel" and int(messages[3].replace(",", "")) > 0
 
 
 def test_query_formats(synced) -> None:

@@ -57,6 +57,8 @@ OPS_QUERIES = {
         SELECT 'conversions', source_file, row_number + 1, reason, CAST(record AS VARCHAR),
                loaded_at FROM src.raw.rejected_conversions""",
     "campaign_pull_failures": "SELECT * FROM src.raw.campaign_pull_failures",
+    # The raw lake's size by provider and table (defs/warehouse/raw_writer.py keeps it).
+    "lake": "SELECT * FROM src.raw_layout.lake_summary",
     "raw_row_counts": """
         SELECT 'sms_messages' AS table_name, count(*) AS row_count FROM src.raw.sms_messages
         UNION ALL SELECT 'call_attempts', count(*) FROM src.raw.call_attempts

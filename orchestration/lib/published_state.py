@@ -35,6 +35,9 @@ class Status:
     file_loads: list[tuple[Any, ...]] = field(default_factory=list)
     # provider, last run finished_at, its requests, budget left, budget size
     budgets: list[tuple[Any, ...]] = field(default_factory=list)
+    # the raw lake: its location, then (provider, table, files, records, MiB) per table
+    lake: str | None = None
+    lake_tables: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def read_status(path: Path) -> Status:
@@ -92,10 +95,15 @@ def read_status(path: Path) -> Status:
             SELECT kind, source_file, loaded_at, rows_read, stored, rejected FROM ops.file_loads
             ORDER BY loaded_at DESC LIMIT 10""").fetchall() if has_table(
             con, "ops", "file_loads") else []
+        lake_rows = con.execute("""
+            SELECT lake, provider, entity, files, records, round(bytes / 1048576, 1)
+            FROM ops.lake ORDER BY provider, entity""").fetchall() if has_table(
+            con, "ops", "lake") else []
     finally:
         con.close()
     return Status(published_at, run_id, phones, runs, counts, int(rejected_total), rejected,
-                  unreconciled, requests, loads, budgets)
+                  unreconciled, requests, loads, budgets,
+                  lake_rows[0][0] if lake_rows else None, [r[1:] for r in lake_rows])
 
 
 def has_column(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:

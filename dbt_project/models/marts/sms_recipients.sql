@@ -1,7 +1,13 @@
 -- One row per SMS message: the provider's recipient list (number, final status, detailed status,
 -- reason, submitted and delivered times), the reason in words where the message did not arrive.
+-- Incremental by campaign, like the facts it repeats: a daily run rewrites the day's campaigns,
+-- not a year of messages (bench.run --history).
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='campaign_id', on_schema_change='append_new_columns') }}
+
 with messages as (
-    select * from {{ ref('int_sms_messages_classified') }}
+    select * from {{ ref('int_sms_messages_classified') }} as messages
+    where {{ only_changed_campaigns('messages.campaign_id', ref('int_sms_messages_classified')) }}
 )
 
 select

@@ -108,12 +108,23 @@ def view_sql(lake: Lake, short: str, files: list[LakeFile]) -> str:
             f"union_by_name = true, hive_partitioning = false)")
 
 
+SUMMARY_TABLE = f"{LAYOUT_SCHEMA}.lake_summary"
+
+
 def refresh_views(con: duckdb.DuckDBPyConnection, lake: Lake,
                   names: Iterable[str] | None = None) -> None:
-    """Point `raw.<table>` at the table's committed files (every lake table by default)."""
+    """Point `raw.<table>` at the table's committed files (every lake table by default), and
+    keep the lake's size in `raw_layout.lake_summary` (published for `status`)."""
     for short in sorted(names or LAKE_TABLES):
         files = lake.manifest.files(short)
         con.execute(f"CREATE OR REPLACE VIEW raw.{short} AS {view_sql(lake, short, files)}")
+    con.execute(f"""CREATE OR REPLACE TABLE {SUMMARY_TABLE} (
+        lake VARCHAR, provider VARCHAR, entity VARCHAR, files BIGINT, records BIGINT,
+        bytes BIGINT)""")
+    totals = lake.manifest.totals()
+    if totals:
+        con.executemany(f"INSERT INTO {SUMMARY_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                        [(lake.root, *row) for row in totals])
 
 
 def layout_ddl(ddl: str) -> str:
