@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean dev docs bench bench-quick bench-callbacks bench-requests bench-contacts browser
+.PHONY: demo test lint install clean dev docs bench bench-quick bench-callbacks bench-requests bench-contacts bench-lake bench-history browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,8 +41,16 @@ docs: $(STAMP)
 	WAREHOUSE_PATH=$${WAREHOUSE_PATH:-data/demo/warehouse.duckdb} $(BIN)/campaign-analytics docs --serve
 
 # Benchmarks (scripts, not tests): results in BENCHMARKS.md and bench/results-<scale>.json.
-bench: $(STAMP)
+# The dlt comparison needs dlt (the `bench` extra), installed here only.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --history
+	$(BIN)/python -m bench.lake
 	$(BIN)/python -m bench.callbacks
 	$(BIN)/python -m bench.requests
 	$(BIN)/python -m bench.brevo_requests
@@ -66,6 +74,14 @@ bench-callbacks: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
+
+# Ingest against dlt's best configuration, alternating, and raw bytes per record.
+bench-lake: $(BENCH_STAMP)
+	$(BIN)/python -m bench.lake
+
+# A daily run on 365 days of history against the same day into an empty warehouse.
+bench-history: $(STAMP)
+	$(BIN)/python -m bench.run --history
 
 # Python (ruff) and the dbt SQL (sqlfluff, .sqlfluff); `make test` runs this first.
 lint: $(STAMP)
