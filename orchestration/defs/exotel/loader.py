@@ -74,7 +74,8 @@ class BatchLoader:
             return BatchResult()
         entity = self.entity
         stage_records(self.con, entity, lines, self.path)
-        reasons = _no_reasons() if checked else validate_staged(self.con, entity)
+        reasons = (_no_reasons() if checked
+                   else validate_staged(self.con, entity, marked=_marked(lines)))
         self.con.register("_reasons", reasons)
         try:
             rejected = len(reasons)
@@ -154,9 +155,11 @@ def stage_records(con: duckdb.DuckDBPyConnection, entity: Entity, lines: list[by
     """)
 
 
-def validate_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> pd.DataFrame:
+def validate_staged(con: duckdb.DuckDBPyConnection, entity: Entity, *,
+                    marked: bool = True) -> pd.DataFrame:
     """The staged batch against its Pandera contract: `(batch_pos, failed_checks)` for each
-    failing record."""
+    failing record. `marked`: some record may carry UNREADABLE_KEY (else that scan is
+    skipped)."""
     frame = (
         con.sql("SELECT * EXCLUDE (record_json) FROM _batch ORDER BY batch_pos")
         .to_arrow_table()
@@ -170,7 +173,15 @@ def validate_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> pd.DataFr
         reasons = failure_reasons(errors.failure_cases)
     else:
         reasons = _no_reasons()
-    return _with_unreadable(con, reasons)
+    return _with_unreadable(con, reasons) if marked else reasons
+
+
+def _marked(lines: list[bytes]) -> bool:
+    """Whether any record of these NDJSON chunks may carry UNREADABLE_KEY: a byte search, so
+    the batch's records are not scanned again as text in SQL (0.6 s a million records) when
+    none can."""
+    key = f'"{UNREADABLE_KEY}"'.encode()
+    return any(key in chunk for chunk in lines)
 
 
 def _with_unreadable(con: duckdb.DuckDBPyConnection, reasons: pd.DataFrame) -> pd.DataFrame:
@@ -194,7 +205,7 @@ def check_records(con: duckdb.DuckDBPyConnection, entity: Entity, lines: list[by
     """Validate records without loading them, on a connection of the caller's: the fetching
     thread checks each campaign record before it fetches that campaign's details."""
     stage_records(con, entity, lines, path)
-    return validate_staged(con, entity)
+    return validate_staged(con, entity, marked=_marked(lines))
 
 
 def _no_reasons() -> pd.DataFrame:

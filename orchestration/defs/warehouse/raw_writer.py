@@ -113,11 +113,15 @@ SUMMARY_TABLE = f"{LAYOUT_SCHEMA}.lake_summary"
 
 def refresh_views(con: duckdb.DuckDBPyConnection, lake: Lake,
                   names: Iterable[str] | None = None) -> None:
-    """Point `raw.<table>` at the table's committed files (every lake table by default), and
-    keep the lake's size in `raw_layout.lake_summary` (published for `status`)."""
+    """Point `raw.<table>` at the table's committed files (every lake table by default)."""
     for short in sorted(names or LAKE_TABLES):
         files = lake.manifest.files(short)
         con.execute(f"CREATE OR REPLACE VIEW raw.{short} AS {view_sql(lake, short, files)}")
+
+
+def refresh_summary(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """The lake's size by table in `raw_layout.lake_summary`, published for `status`: renewed
+    whenever a writer opens the warehouse (the publish step does, after the ingest)."""
     con.execute(f"""CREATE OR REPLACE TABLE {SUMMARY_TABLE} (
         lake VARCHAR, provider VARCHAR, entity VARCHAR, files BIGINT, records BIGINT,
         bytes BIGINT)""")

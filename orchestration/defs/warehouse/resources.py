@@ -22,6 +22,7 @@ from orchestration.defs.warehouse.raw_writer import (
     legacy_ddl,
     legacy_tables,
     migrate,
+    refresh_summary,
     refresh_views,
 )
 from orchestration.lib import warehouse
@@ -103,6 +104,7 @@ def prepare_raw(con: duckdb.DuckDBPyConnection, lake: Lake, warehouse_file: Path
         log.warning("the lake finished %d commit(s) a killed run had recorded", finished)
     migrate(con, lake, legacy, log.warning)
     refresh_views(con, lake)
+    refresh_summary(con, lake)
 
 
 def warehouse_resource(settings: Settings) -> dg.ResourceDefinition:
