@@ -27,6 +27,7 @@ from pathlib import Path
 
 import orjson
 
+from bench.report import replace_section
 from orchestration.defs.callbacks.loader import load_callbacks
 from orchestration.defs.warehouse.resources import Warehouse
 from orchestration.lib.settings import load_settings
@@ -260,13 +261,7 @@ def _write_section(results: dict) -> None:
         "identical, counted once) |",
         END,
     ])
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    if START in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(START, END, section)
 
 
 if __name__ == "__main__":

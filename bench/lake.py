@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import sandbox_process
+from bench.report import replace_section
 from bench.run import DAYS, ROOT, _day_end, child, log, machine, sandbox_arguments
 
 START, END = "<!-- lake:start -->", "<!-- lake:end -->"
@@ -95,13 +96,7 @@ def write_section(result: dict[str, Any]) -> None:
         f"{'yes' if s['ours_bytes_per_record'] <= s['dlt_bytes_per_record'] else 'NO'}).",
         END,
     ])
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    if START in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(START, END, section)
 
 
 def main() -> None:

@@ -17,6 +17,18 @@ TARGETS = [
 ]
 
 
+def replace_section(start: str, end: str, section: str) -> None:
+    """Put `section` (which begins with `start` and ends with `end`) in BENCHMARKS.md in place
+    of the one between those markers, or at the end: each benchmark owns its section."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text()
+    if start in text:
+        text = text[:text.index(start)] + section + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"

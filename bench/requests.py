@@ -37,6 +37,7 @@ import httpx
 import numpy as np
 
 from bench.common import sandbox_process
+from bench.report import replace_section
 from bench.run import DAYS, ROOT, SCALES, START, _day_end, log
 from orchestration.sandbox.server import sandbox_environment
 
@@ -285,14 +286,7 @@ def write_section(scale: str) -> None:
                   "minutes: an upper bound, within one minute of the limiter.", ""]
     lines.append(END_MARK)
     section = "\n".join(lines)
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    if START_MARK in text:
-        text = text[:text.index(START_MARK)] + section + text[text.index(END_MARK)
-                                                              + len(END_MARK):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(START_MARK, END_MARK, section)
 
 
 def main() -> None:

@@ -397,14 +397,9 @@ def write_history_section(result: dict[str, Any]) -> None:
         f"{s['daily_campaigns']} campaigns, {s['daily_records']:,} records that day.",
         HISTORY_END,
     ])
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    if HISTORY_START in text:
-        text = (text[:text.index(HISTORY_START)] + section
-                + text[text.index(HISTORY_END) + len(HISTORY_END):])
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    from bench.report import replace_section
+
+    replace_section(HISTORY_START, HISTORY_END, section)
 
 
 def machine() -> dict[str, Any]:

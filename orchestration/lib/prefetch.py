@@ -23,15 +23,9 @@ class _Failure:
         self.error = error
 
 
-def prefetch(items: Iterable[T], *, depth: int) -> Iterator[T]:
-    """Yield each item, produced in a background thread `depth` ahead.
-
-    An exception in the producer is re-raised in the consumer at the point it happened. If the
-    consumer stops early, the producer stops at its next item.
-    """
-    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
+def _produce(items: Callable[[], Iterable[T]], buffer: queue.Queue[object],
+             stop: threading.Event) -> None:
+    """Put each item of `items()` into `buffer`, then _DONE (or the error), until `stop`."""
     def put(value: object) -> bool:
         while not stop.is_set():
             try:
@@ -41,25 +35,45 @@ def prefetch(items: Iterable[T], *, depth: int) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(_DONE)
-        except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            put(_Failure(error))
-
-    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
-    thread.start()
     try:
-        while True:
-            value = buffer.get()
-            if value is _DONE:
+        for item in items():
+            if not put(item):
                 return
-            if isinstance(value, _Failure):
-                raise value.error
-            yield value  # type: ignore[misc]
+        put(_DONE)
+    except BaseException as error:  # noqa: BLE001 - handed to the consumer
+        put(_Failure(error))
+
+
+def _drain(buffer: queue.Queue[object]) -> Iterator[T]:
+    """The items a producer put, up to its _DONE; its error raised where it happened."""
+    while True:
+        value = buffer.get()
+        if value is _DONE:
+            return
+        if isinstance(value, _Failure):
+            raise value.error
+        yield value  # type: ignore[misc]
+
+
+def _start(items: Callable[[], Iterable[T]], depth: int,
+           stop: threading.Event) -> tuple[queue.Queue[object], threading.Thread]:
+    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+    thread = threading.Thread(target=_produce, args=(items, buffer, stop), name="prefetch",
+                              daemon=True)
+    thread.start()
+    return buffer, thread
+
+
+def prefetch(items: Iterable[T], *, depth: int) -> Iterator[T]:
+    """Yield each item, produced in a background thread `depth` ahead.
+
+    An exception in the producer is re-raised in the consumer at the point it happened. If the
+    consumer stops early, the producer stops at its next item.
+    """
+    stop = threading.Event()
+    buffer, thread = _start(lambda: items, depth, stop)
+    try:
+        yield from _drain(buffer)
     finally:
         stop.set()
         thread.join(timeout=30)
@@ -81,45 +95,16 @@ def prefetch_in_order(sources: Iterable[Callable[[], Iterable[T]]], *, workers: 
     pending = iter(sources)
     running: deque[tuple[queue.Queue[object], threading.Thread]] = deque()
 
-    def produce(source: Callable[[], Iterable[T]], buffer: queue.Queue[object]) -> None:
-        def put(value: object) -> bool:
-            while not stop.is_set():
-                try:
-                    buffer.put(value, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        try:
-            for item in source():
-                if not put(item):
-                    return
-            put(_DONE)
-        except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            put(_Failure(error))
-
     def start_next() -> None:
         source = next(pending, None)
         if source is not None:
-            buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
-            thread = threading.Thread(target=produce, args=(source, buffer), daemon=True,
-                                      name="prefetch")
-            thread.start()
-            running.append((buffer, thread))
+            running.append(_start(source, depth, stop))
 
     try:
         for _ in range(workers):
             start_next()
         while running:
-            buffer, thread = running[0]
-            while True:
-                value = buffer.get()
-                if value is _DONE:
-                    break
-                if isinstance(value, _Failure):
-                    raise value.error
-                yield value  # type: ignore[misc]
+            yield from _drain(running[0][0])
             running.popleft()
             start_next()
     finally:

@@ -109,21 +109,18 @@ def ingest_account(raw: RawWriter, client: BrevoClient, *, run_id: str,
     kinds = client.stats.by_kind
     # The run in the shared run log (status, freshness, the rejected-share rule), its
     # channel brevo_sms: list requests are the change detector, the rest follow changes.
-    raw.insert(
-        "ingest_runs",
-        """(
-            channel, run_id, started_at, finished_at, campaigns_listed, campaigns_pulled,
-            campaigns_not_found, records, rejected, requests, list_requests,
-            campaign_requests, detail_requests, message_requests, retries,
-            campaigns_skipped, campaigns_failed, provider, budget_remaining, budget_limit)
-        VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'brevo', ?, ?)
-        """,
-        [BREVO_CHANNEL, run_id, now, dt.datetime.now(dt.UTC), len(listed), exported,
-         recipients + rejected + events + event_rejects, rejected + event_rejects, spent,
-         kinds["list"], kinds["campaign"],
-         kinds["export"] + kinds["process"] + kinds["file"], kinds["events"] + kinds["reports"],
-         client.stats.retries, len(listed) - len(plans), incomplete, left,
-         client.budget.limit])
+    raw.insert_row("ingest_runs", {
+        "provider": "brevo", "channel": BREVO_CHANNEL, "run_id": run_id, "started_at": now,
+        "finished_at": dt.datetime.now(dt.UTC), "campaigns_listed": len(listed),
+        "campaigns_pulled": exported, "campaigns_not_found": 0,
+        "records": recipients + rejected + events + event_rejects,
+        "rejected": rejected + event_rejects, "requests": spent,
+        "list_requests": kinds["list"], "campaign_requests": kinds["campaign"],
+        "detail_requests": kinds["export"] + kinds["process"] + kinds["file"],
+        "message_requests": kinds["events"] + kinds["reports"],
+        "retries": client.stats.retries, "campaigns_skipped": len(listed) - len(plans),
+        "campaigns_failed": incomplete, "budget_remaining": left,
+        "budget_limit": client.budget.limit})
     raw.commit("brevo run")
     return BrevoRun(len(listed), len(changed), exported, incomplete, recipients,
                     rejected + event_rejects, events, spent, dict(kinds), left)

@@ -186,21 +186,18 @@ def ingest(
         loaded = sum(p.details.loaded for p in pulls if p.details)
         rejected = sum(p.details.rejected for p in pulls if p.details)
         kinds = client.stats.by_kind
-        raw.insert(
-            "ingest_runs",
-            """(
-                channel, run_id, started_at, finished_at, campaigns_listed, campaigns_pulled,
-                campaigns_not_found, records, rejected, requests, list_requests,
-                campaign_requests, detail_requests, message_requests, retries,
-                campaigns_skipped, messages_polled, campaigns_failed, provider)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'exotel')
-            """,
-            [channel.name, context.run.run_id, started_at, dt.datetime.now(dt.UTC), len(listed),
-             len(pulls), len(not_found), loaded + rejected, rejected, client.stats.requests,
-             kinds["list"], kinds["campaign"], kinds["detail"], kinds["message"],
-             client.stats.retries, sum(p.detail_mode == "skipped" for p in pulls),
-             sum(p.messages_polled for p in pulls), len(failed)],
-        )
+        raw.insert_row("ingest_runs", {
+            "provider": "exotel", "channel": channel.name, "run_id": context.run.run_id,
+            "started_at": started_at, "finished_at": dt.datetime.now(dt.UTC),
+            "campaigns_listed": len(listed), "campaigns_pulled": len(pulls),
+            "campaigns_not_found": len(not_found), "records": loaded + rejected,
+            "rejected": rejected, "requests": client.stats.requests,
+            "list_requests": kinds["list"], "campaign_requests": kinds["campaign"],
+            "detail_requests": kinds["detail"], "message_requests": kinds["message"],
+            "retries": client.stats.retries,
+            "campaigns_skipped": sum(p.detail_mode == "skipped" for p in pulls),
+            "messages_polled": sum(p.messages_polled for p in pulls),
+            "campaigns_failed": len(failed)})
         raw.commit(f"exotel {channel.name} run")
         given_up = sorted(cid for cid, state in read_ledger(con, channel.name).items()
                           if state.given_up)

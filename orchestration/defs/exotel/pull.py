@@ -399,23 +399,21 @@ class _CampaignWriter:
                                        pull.pending_units)
             pull.is_final = (pull.window_closed or settled) and pull.is_reconciled
         pull.seconds = time.monotonic() - self.began
-        self.con.execute(
-            f"""
-            INSERT INTO {self.raw.table("campaign_pulls")} (
-                channel, campaign_id, run_id, campaign_status, campaign_end_time, pulled_at,
-                is_final, pages, records, rejected, detail_total, reported_total, is_reconciled,
-                seconds, loaded_at, window_closed, campaign_rejected, detail_mode, detail_reason,
-                messages_polled, pending_units, requests, stats)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [self.channel.name, pull.campaign_id, self.run_id, pull.status, end_time, pulled_at,
-             pull.is_final, pull.pages, pull.records, pull.details.rejected if pull.details
-             else 0, pull.detail_total, pull.reported_total, pull.is_reconciled, pull.seconds,
-             self.loaded_at, pull.window_closed, pull.campaign_rejected, pull.detail_mode,
-             pull.detail_reason or None, pull.messages_polled, pull.pending_units, pull.requests,
-             orjson.dumps(record.get("stats")).decode()
-             if isinstance(record.get("stats"), dict) else None],
-        )
+        stats = record.get("stats")
+        self.raw.insert_row("campaign_pulls", {
+            "channel": self.channel.name, "campaign_id": pull.campaign_id,
+            "run_id": self.run_id, "campaign_status": pull.status, "campaign_end_time": end_time,
+            "pulled_at": pulled_at, "is_final": pull.is_final, "pages": pull.pages,
+            "records": pull.records,
+            "rejected": pull.details.rejected if pull.details else 0,
+            "detail_total": pull.detail_total, "reported_total": pull.reported_total,
+            "is_reconciled": pull.is_reconciled, "seconds": pull.seconds,
+            "loaded_at": self.loaded_at, "window_closed": pull.window_closed,
+            "campaign_rejected": pull.campaign_rejected, "detail_mode": pull.detail_mode,
+            "detail_reason": pull.detail_reason or None,
+            "messages_polled": pull.messages_polled, "pending_units": pull.pending_units,
+            "requests": pull.requests,
+            "stats": orjson.dumps(stats).decode() if isinstance(stats, dict) else None})
         self.con.commit()
         self.raw.commit(f"exotel {self.channel.name} campaign {pull.campaign_id}")
         return pull

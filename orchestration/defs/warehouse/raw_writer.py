@@ -44,6 +44,11 @@ class RawWriter:
         cursor = self.con.execute(f"INSERT INTO {self.table(name)} {sql}", params)
         return int(cursor.fetchall()[0][0])
 
+    def insert_row(self, name: str, row: dict[str, object]) -> None:
+        """One row by column name (the columns it leaves out are NULL)."""
+        columns = ", ".join(row)
+        self.insert(name, f"({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+
     def commit(self, note: str) -> list[LakeFile]:
         """Everything staged since the last commit, into the lake in one commit."""
         touched, self._touched = sorted(self._touched), set()
